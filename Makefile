@@ -1,0 +1,94 @@
+# Kiln: `make run` serves it, `make test` tests everything. Both install what is missing.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+CARGO_LEPTOS_VERSION := 0.3.10
+BINARYEN_VERSION := 132.0.0
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/"/, "", $$3); print $$3; exit}' Cargo.lock)
+
+TOOLS_DIR ?= $(HOME)/.cache/kiln/tools
+CARGO_TARGET_DIR ?= $(CURDIR)/target
+PLUGIN_TARGET_DIR ?= $(CARGO_TARGET_DIR)/plugins
+PLUGIN_DIST := plugins/dist
+export CARGO_TARGET_DIR
+export PATH := $(HOME)/.cargo/bin:$(TOOLS_DIR)/node_modules/.bin:$(PATH)
+
+# The variables cargo-leptos sets while building. Setting them for every cargo command
+# keeps `cargo test` from recompiling crates that read them at compile time.
+export LEPTOS_OUTPUT_NAME := kiln
+export LEPTOS_SITE_ROOT := target/site
+export LEPTOS_SITE_PKG_DIR := pkg
+export LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
+export LEPTOS_RELOAD_PORT := 3001
+
+KILN_BIN := $(CARGO_TARGET_DIR)/release/kiln
+E2E_ADDR := 127.0.0.1:3107
+
+.PHONY: run build test test-rust test-plugins test-e2e lint fmt tools rust-tools web-tools browser plugins clean-data
+
+## run: build everything and serve Kiln at http://$(LEPTOS_SITE_ADDR) on ./data
+run: build
+	$(KILN_BIN) serve
+
+## build: the bundled plugins, the server and the hydrated site (release)
+build: tools plugins
+	cargo leptos build --release
+
+## test: every Rust test, the plugin tests on real .wasm, Playwright in Chromium
+test: tools plugins test-plugins test-rust test-e2e
+
+test-rust: plugins
+	cargo test --release --workspace --exclude kiln-frontend
+
+test-plugins:
+	cd plugins && cargo test --lib --workspace --target-dir $(PLUGIN_TARGET_DIR)
+
+test-e2e: build browser end2end/node_modules/.installed
+	cd end2end && KILN_BIN=$(KILN_BIN) KILN_E2E_ADDR=$(E2E_ADDR) npx playwright test
+
+lint:
+	cargo fmt --all --check
+	cd plugins && cargo fmt --all --check
+	cargo clippy --release --workspace --exclude kiln-frontend --all-targets -- -D warnings
+	cargo clippy --release -p kiln-frontend --target wasm32-unknown-unknown -- -D warnings
+	cd plugins && cargo clippy --target wasm32-wasip2 --release --target-dir $(PLUGIN_TARGET_DIR) -- -D warnings
+
+fmt:
+	cargo fmt --all
+	cd plugins && cargo fmt --all
+
+## plugins: the bundled plugins and the test fixtures, as wasm32-wasip2 components
+plugins: rust-tools
+	cd plugins && cargo build --target wasm32-wasip2 --release --workspace --target-dir $(PLUGIN_TARGET_DIR)
+	mkdir -p $(PLUGIN_DIST)/fixtures
+	cp $(PLUGIN_TARGET_DIR)/wasm32-wasip2/release/kiln_snippet_extractor.wasm $(PLUGIN_DIST)/
+	cp $(PLUGIN_TARGET_DIR)/wasm32-wasip2/release/kiln_fixture_*.wasm $(PLUGIN_DIST)/fixtures/
+
+tools: rust-tools web-tools
+
+# Each step checks before it installs, so a second run installs nothing.
+rust-tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+	@wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" || \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force
+	@cargo leptos --version 2>/dev/null | grep -qF "$(CARGO_LEPTOS_VERSION)" || \
+		cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads --force
+
+# wasm-opt from npm's binaryen: Debian's is too old for the wasm-bindgen output.
+web-tools:
+	@test -x $(TOOLS_DIR)/node_modules/.bin/wasm-opt || \
+		(mkdir -p $(TOOLS_DIR) && cd $(TOOLS_DIR) && npm install --no-save --no-audit --no-fund binaryen@$(BINARYEN_VERSION))
+
+browser:
+	@command -v chromium >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)
+
+end2end/node_modules/.installed: end2end/package.json end2end/package-lock.json
+	cd end2end && npm ci --no-audit --no-fund
+	touch $@
+
+clean-data:
+	rm -rf data

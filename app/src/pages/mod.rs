@@ -1,0 +1,5 @@
+mod projects;
+mod snippets;
+
+pub use projects::ProjectsPage;
+pub use snippets::SnippetsPage;

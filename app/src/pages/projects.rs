@@ -1,0 +1,78 @@
+use kiln_types::{PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, Project};
+use leptos::{form::ActionForm, prelude::*};
+
+use crate::server_fns::{CreateProject, list_projects};
+
+#[component]
+pub fn ProjectsPage() -> impl IntoView {
+    let create = ServerAction::<CreateProject>::new();
+    // Re-read the list whenever a create finishes.
+    let projects = Resource::new(move || create.version().get(), |_| list_projects());
+    let error = move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| view! { <p class="error" role="alert">{e.detail}</p> })
+    };
+    view! {
+        <h1>"Projects"</h1>
+        <section class="card" aria-labelledby="new-project">
+            <h2 id="new-project">"New project"</h2>
+            <ActionForm action=create>
+                <label for="project-name">"Name"</label>
+                <input
+                    id="project-name"
+                    name="name"
+                    required
+                    maxlength=PROJECT_NAME_MAX_CHARS
+                    autocomplete="off"
+                />
+                <label for="project-description">"Description"</label>
+                <textarea
+                    id="project-description"
+                    name="description"
+                    rows="2"
+                    maxlength=PROJECT_DESCRIPTION_MAX_CHARS
+                ></textarea>
+                <button type="submit" disabled=move || create.pending().get()>
+                    "Create project"
+                </button>
+            </ActionForm>
+            {error}
+        </section>
+        <Transition fallback=|| view! { <p>"Loading projects…"</p> }>
+            {move || Suspend::new(async move {
+                match projects.await {
+                    Ok(list) => view! { <ProjectList projects=list/> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.detail}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ProjectList(projects: Vec<Project>) -> impl IntoView {
+    if projects.is_empty() {
+        return view! { <p class="empty">"No projects yet. Create your first one above."</p> }
+            .into_any();
+    }
+    view! {
+        <ul class="projects" aria-label="Projects">
+            {projects
+                .into_iter()
+                .map(|p| {
+                    view! {
+                        <li class="project">
+                            <strong class="project-name">{p.name}</strong>
+                            <span class="project-description">{p.description}</span>
+                            <time datetime=p.created_at.clone()>{p.created_at.clone()}</time>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+    .into_any()
+}

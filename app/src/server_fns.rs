@@ -1,0 +1,42 @@
+//! Server functions: the UI's calls into the service layer. Each one is a thin
+//! adapter; the services hold the rules.
+
+use kiln_types::{ApiError, NewProject, Project, Snippet};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+fn services() -> Result<kiln_core::Services, ApiError> {
+    use_context::<kiln_core::Services>().ok_or_else(|| {
+        ApiError::new(
+            kiln_types::ErrorKind::InternalError,
+            "services are not available",
+        )
+    })
+}
+
+#[server]
+pub async fn list_projects() -> Result<Vec<Project>, ApiError> {
+    services()?
+        .projects
+        .list()
+        .await
+        .map_err(|e| e.to_api_error())
+}
+
+#[server]
+pub async fn create_project(name: String, description: String) -> Result<Project, ApiError> {
+    services()?
+        .projects
+        .create(NewProject { name, description })
+        .await
+        .map_err(|e| e.to_api_error())
+}
+
+#[server]
+pub async fn extract_snippets(markdown: String) -> Result<Vec<Snippet>, ApiError> {
+    services()?
+        .snippets
+        .extract(markdown)
+        .await
+        .map_err(|e| e.to_api_error())
+}

@@ -1,0 +1,21 @@
+//! Types shared by the browser app and the server.
+//!
+//! Everything here compiles for `wasm32-unknown-unknown` as well as the server, so the
+//! UI validates input with the very rules the service layer enforces.
+
+mod error;
+mod project;
+mod snippet;
+
+pub use error::{ApiError, ErrorKind, FieldError};
+pub use project::{NewProject, PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, Project};
+pub use snippet::{ExtractSnippetsRequest, ExtractSnippetsResponse, MARKDOWN_MAX_BYTES, Snippet};
+
+use serde::{Deserialize, Serialize};
+
+/// Body of `GET /health` and `GET /health/ready`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthStatus {
+    /// `ok` when healthy.
+    pub status: String,
+}

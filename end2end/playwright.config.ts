@@ -1,0 +1,48 @@
+import { defineConfig } from "@playwright/test";
+
+// The server under test: the release `kiln` binary on a fresh in-memory database,
+// on its own port so it never collides with a `make run` instance.
+const addr = process.env.KILN_E2E_ADDR ?? "127.0.0.1:3107";
+const bin = process.env.KILN_BIN ?? "../target/release/kiln";
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  forbidOnly: !!process.env.CI,
+  reporter: [["list"]],
+  use: {
+    baseURL: `http://${addr}`,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+      ],
+    },
+  },
+  webServer: {
+    command: `${bin} serve`,
+    cwd: "..",
+    url: `http://${addr}/health/ready`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: {
+      DATABASE_URL: "mem://",
+      LEPTOS_SITE_ADDR: addr,
+      LEPTOS_SITE_ROOT: "target/site",
+      LEPTOS_OUTPUT_NAME: "kiln",
+      RUST_LOG: "warn",
+    },
+  },
+});

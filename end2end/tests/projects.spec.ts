@@ -1,0 +1,44 @@
+import { expect, test } from "@playwright/test";
+
+test("a project created in the browser survives a reload", async ({ page }) => {
+  const name = `Kiln e2e ${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  await page.goto("/");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Description").fill("created by Playwright");
+  await page.getByRole("button", { name: "Create project" }).click();
+
+  const projects = page.getByRole("list", { name: "Projects" });
+  await expect(projects.getByText(name, { exact: true })).toBeVisible();
+
+  await page.reload();
+  await expect(projects.getByText(name, { exact: true })).toBeVisible();
+});
+
+test("the project list is server-rendered without JavaScript", async ({ browser, request }) => {
+  const name = `No-JS ${Date.now()}`;
+  // Create through the page's own server function, as a form post would.
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/");
+  await page.getByLabel("Name").fill(name);
+  await page.getByRole("button", { name: "Create project" }).click();
+  await expect(page.getByRole("list", { name: "Projects" }).getByText(name, { exact: true })).toBeVisible();
+  await context.close();
+  expect((await request.get("/health")).ok()).toBeTruthy();
+});
+
+test("an invalid name shows the server's error", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  const name = `Dup ${Date.now()}`;
+  for (let i = 0; i < 2; i++) {
+    await page.getByLabel("Name").fill(name);
+    await page.getByRole("button", { name: "Create project" }).click();
+    if (i === 0) {
+      await expect(page.getByRole("list", { name: "Projects" }).getByText(name, { exact: true })).toBeVisible();
+    }
+  }
+  await expect(page.getByRole("alert")).toContainText("already exists");
+});

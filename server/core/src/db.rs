@@ -1,0 +1,62 @@
+//! Opening the database: one binary, the engine chosen by the URL.
+
+use std::time::Duration;
+
+use surrealdb::{
+    Surreal,
+    engine::any::{self, Any},
+    opt::auth::Root,
+};
+
+use crate::ServiceError;
+
+pub type Db = Surreal<Any>;
+
+const NAMESPACE: &str = "kiln";
+const DATABASE: &str = "kiln";
+
+/// Where the database lives and how to sign in to a remote one.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// `surrealkv://<dir>` (embedded, default), `mem://`, `ws://host:port`, ...
+    pub url: String,
+    /// Root credentials for a remote server (`ws://`, `wss://`).
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl DbConfig {
+    pub fn memory() -> Self {
+        Self {
+            url: "mem://".into(),
+            username: None,
+            password: None,
+        }
+    }
+}
+
+/// Opens the database and selects Kiln's namespace. Fails when the engine cannot be
+/// opened (locked or unreadable data dir, unreachable server, wrong credentials).
+pub async fn connect(config: &DbConfig) -> Result<Db, ServiceError> {
+    let db = any::connect(&config.url).await?;
+    if let (Some(username), Some(password)) = (&config.username, &config.password) {
+        db.signin(Root {
+            username: username.clone(),
+            password: password.clone(),
+        })
+        .await?;
+    }
+    db.use_ns(NAMESPACE).use_db(DATABASE).await?;
+    Ok(db)
+}
+
+/// A round trip through the query engine, bounded so a hung server cannot hang readiness.
+pub async fn ping(db: &Db) -> Result<(), ServiceError> {
+    let query = async {
+        db.query("RETURN true").await?.check()?;
+        Ok::<_, ServiceError>(())
+    };
+    tokio::time::timeout(Duration::from_secs(2), query)
+        .await
+        .map_err(|_| ServiceError::Unavailable("database did not answer within 2 s".into()))?
+}

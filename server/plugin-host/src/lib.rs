@@ -1,0 +1,16 @@
+//! The Kiln plugin host: runs third-party WebAssembly components in a sandbox.
+//!
+//! Every call gets a fresh `Store` from a cached `InstancePre` with a fuel budget, an
+//! epoch deadline (wall clock), memory and table limits, an empty WASI context (no
+//! files, network or environment) and a bounded stderr capture. A trap never escapes as
+//! a panic: it becomes a typed [`PluginError`], and the instance it poisoned is dropped.
+
+mod engine;
+mod error;
+mod sandbox;
+mod snippets;
+
+pub use engine::PluginEngine;
+pub use error::PluginError;
+pub use sandbox::PluginLimits;
+pub use snippets::SnippetExtractorPlugin;

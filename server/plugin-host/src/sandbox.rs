@@ -1,0 +1,205 @@
+//! What every plugin call runs inside: limits, the store's data, trap classification.
+
+use std::time::Duration;
+
+use wasmtime::{ResourceLimiter, Store, Trap, component::ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView, p2::pipe::MemoryOutputPipe};
+
+use crate::{PluginError, engine::EPOCH_TICK};
+
+/// Bytes of plugin stderr kept per call; a plugin writing more gets a closed stream.
+const STDERR_CAPACITY: usize = 16 * 1024;
+/// How much of stderr is quoted in a `crashed` error.
+const STDERR_TAIL: usize = 2 * 1024;
+/// Host log lines a plugin may emit per call, and their maximum length.
+const LOG_LINES_PER_CALL: u32 = 64;
+const LOG_LINE_MAX_BYTES: usize = 1024;
+
+/// Resource budget of one plugin call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginLimits {
+    /// Wasm fuel: roughly one unit per instruction.
+    pub fuel: u64,
+    /// Wall-clock deadline, enforced by epoch interruption.
+    pub timeout: Duration,
+    /// Largest linear memory, in bytes.
+    pub memory_bytes: usize,
+    /// Largest input accepted, in bytes.
+    pub max_input_bytes: usize,
+    /// Largest output accepted, in bytes of text.
+    pub max_output_bytes: usize,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        Self {
+            fuel: 2_000_000_000,
+            timeout: Duration::from_secs(2),
+            memory_bytes: 64 << 20,
+            max_input_bytes: 1 << 20,
+            max_output_bytes: 4 << 20,
+        }
+    }
+}
+
+/// Store data of one call.
+pub(crate) struct PluginState {
+    pub(crate) plugin_id: String,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stderr: MemoryOutputPipe,
+    limiter: MemoryLimiter,
+    log_budget: u32,
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl PluginState {
+    /// Logs a line on the plugin's behalf, within the per-call budget.
+    pub(crate) fn log(&mut self, level: tracing::Level, message: &str) {
+        if self.log_budget == 0 {
+            return;
+        }
+        self.log_budget -= 1;
+        let message = truncate(message, LOG_LINE_MAX_BYTES);
+        let plugin = self.plugin_id.as_str();
+        match level {
+            tracing::Level::ERROR => tracing::error!(plugin, "{message}"),
+            tracing::Level::WARN => tracing::warn!(plugin, "{message}"),
+            tracing::Level::INFO => tracing::info!(plugin, "{message}"),
+            tracing::Level::DEBUG => tracing::debug!(plugin, "{message}"),
+            tracing::Level::TRACE => tracing::trace!(plugin, "{message}"),
+        }
+    }
+}
+
+/// Denies memory growth past the limit and remembers that it did, so the resulting
+/// trap is reported as `memory_limit` rather than a generic crash.
+struct MemoryLimiter {
+    memory_bytes: usize,
+    denied: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.denied = true;
+            return Err(wasmtime::format_err!("memory limit exceeded"));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+
+    fn instances(&self) -> usize {
+        16
+    }
+
+    fn tables(&self) -> usize {
+        16
+    }
+
+    fn memories(&self) -> usize {
+        4
+    }
+}
+
+/// A fresh store for one call: empty WASI, the budget of `limits`.
+pub(crate) fn new_store(
+    engine: &wasmtime::Engine,
+    plugin_id: &str,
+    limits: &PluginLimits,
+) -> Result<Store<PluginState>, PluginError> {
+    let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+    // Deliberately empty: no preopened directories, no sockets, no environment,
+    // no arguments, no stdin. Only stderr, captured in memory.
+    let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
+    let state = PluginState {
+        plugin_id: plugin_id.to_owned(),
+        wasi,
+        table: ResourceTable::new(),
+        stderr,
+        limiter: MemoryLimiter {
+            memory_bytes: limits.memory_bytes,
+            denied: false,
+        },
+        log_budget: LOG_LINES_PER_CALL,
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limiter);
+    store
+        .set_fuel(limits.fuel)
+        .map_err(|e| PluginError::Engine(e.to_string()))?;
+    let ticks = limits
+        .timeout
+        .as_millis()
+        .div_ceil(EPOCH_TICK.as_millis())
+        .max(1);
+    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    Ok(store)
+}
+
+/// Turns a failed call into the typed error a user can act on.
+pub(crate) fn classify(
+    error: wasmtime::Error,
+    store: &Store<PluginState>,
+    limits: &PluginLimits,
+) -> PluginError {
+    let state = store.data();
+    let plugin = state.plugin_id.clone();
+    if state.limiter.denied {
+        return PluginError::MemoryLimit {
+            plugin,
+            limit_bytes: limits.memory_bytes,
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => PluginError::OutOfFuel {
+            plugin,
+            fuel: limits.fuel,
+        },
+        Some(Trap::Interrupt) => PluginError::Timeout {
+            plugin,
+            timeout_ms: u64::try_from(limits.timeout.as_millis()).unwrap_or(u64::MAX),
+        },
+        _ => {
+            let stderr = state.stderr.contents();
+            let start = stderr.len().saturating_sub(STDERR_TAIL);
+            PluginError::Crashed {
+                plugin,
+                reason: error.to_string(),
+                stderr_tail: String::from_utf8_lossy(&stderr[start..]).into_owned(),
+            }
+        }
+    }
+}
+
+fn truncate(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

@@ -1,0 +1,150 @@
+//! The `snippet-extractor` world.
+
+use wasmtime::{
+    Store,
+    component::{Component, HasSelf, Linker},
+};
+
+use crate::{
+    PluginEngine, PluginError, PluginLimits,
+    sandbox::{PluginState, classify, new_store},
+};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        world: "snippet-extractor",
+        path: "../../wit",
+    });
+}
+
+use bindings::{SnippetExtractor, SnippetExtractorPre, kiln::plugin::host};
+
+impl host::Host for PluginState {
+    fn log(&mut self, level: host::LogLevel, message: String) {
+        let level = match level {
+            host::LogLevel::Trace => tracing::Level::TRACE,
+            host::LogLevel::Debug => tracing::Level::DEBUG,
+            host::LogLevel::Info => tracing::Level::INFO,
+            host::LogLevel::Warn => tracing::Level::WARN,
+            host::LogLevel::Error => tracing::Level::ERROR,
+        };
+        PluginState::log(self, level, &message);
+    }
+}
+
+/// A loaded snippet-extractor plugin, ready to be called from any thread.
+pub struct SnippetExtractorPlugin {
+    id: String,
+    engine: PluginEngine,
+    pre: SnippetExtractorPre<PluginState>,
+    limits: PluginLimits,
+}
+
+impl SnippetExtractorPlugin {
+    /// Compiles and links `wasm`. A component that is not a snippet extractor of a
+    /// supported API version is refused here, never at call time.
+    pub fn load(
+        engine: &PluginEngine,
+        id: &str,
+        wasm: &[u8],
+        limits: PluginLimits,
+    ) -> Result<Self, PluginError> {
+        let incompatible = |reason: String| PluginError::IncompatibleApi {
+            plugin: id.to_owned(),
+            reason,
+        };
+        let component = Component::new(engine.engine(), wasm)
+            .map_err(|e| incompatible(format!("not a valid component: {e:#}")))?;
+        let mut linker = Linker::<PluginState>::new(engine.engine());
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| PluginError::Engine(e.to_string()))?;
+        SnippetExtractor::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(|e| PluginError::Engine(e.to_string()))?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| incompatible(format!("{e:#}")))?;
+        let pre =
+            SnippetExtractorPre::new(instance_pre).map_err(|e| incompatible(format!("{e:#}")))?;
+        Ok(Self {
+            id: id.to_owned(),
+            engine: engine.clone(),
+            pre,
+            limits,
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Runs the plugin on `markdown`. Blocking: call it from a blocking thread.
+    pub fn extract(&self, markdown: &str) -> Result<Vec<kiln_types::Snippet>, PluginError> {
+        if markdown.len() > self.limits.max_input_bytes {
+            return Err(PluginError::InputTooLarge {
+                size: markdown.len(),
+                limit: self.limits.max_input_bytes,
+            });
+        }
+        let mut store = new_store(self.engine.engine(), &self.id, &self.limits)?;
+        let result = self.call(&mut store, markdown);
+        let snippets = result.map_err(|e| classify(e, &store, &self.limits))?;
+        let snippets = snippets.map_err(|message| PluginError::Reported {
+            plugin: self.id.clone(),
+            message: message.chars().take(1000).collect(),
+        })?;
+        self.check_output(markdown, snippets)
+    }
+
+    fn call(
+        &self,
+        store: &mut Store<PluginState>,
+        markdown: &str,
+    ) -> wasmtime::Result<Result<Vec<bindings::exports::kiln::plugin::snippets::Snippet>, String>>
+    {
+        let instance = self.pre.instantiate(&mut *store)?;
+        instance
+            .kiln_plugin_snippets()
+            .call_extract(store, markdown)
+    }
+
+    /// Output is untrusted: cap its size and check spans against the input.
+    fn check_output(
+        &self,
+        markdown: &str,
+        snippets: Vec<bindings::exports::kiln::plugin::snippets::Snippet>,
+    ) -> Result<Vec<kiln_types::Snippet>, PluginError> {
+        let invalid = |reason: String| PluginError::InvalidOutput {
+            plugin: self.id.clone(),
+            reason,
+        };
+        let size: usize = snippets
+            .iter()
+            .map(|s| s.code.len() + s.info.len() + s.language.as_ref().map_or(0, String::len))
+            .sum();
+        if size > self.limits.max_output_bytes {
+            return Err(invalid(format!(
+                "{size} bytes of output exceed the limit of {}",
+                self.limits.max_output_bytes
+            )));
+        }
+        let line_count = u32::try_from(markdown.lines().count().max(1)).unwrap_or(u32::MAX);
+        snippets
+            .into_iter()
+            .map(|s| {
+                if s.start_line == 0 || s.start_line > s.end_line || s.end_line > line_count {
+                    return Err(invalid(format!(
+                        "span {}..{} is outside the document's {line_count} lines",
+                        s.start_line, s.end_line
+                    )));
+                }
+                Ok(kiln_types::Snippet {
+                    language: s.language,
+                    info: s.info,
+                    code: s.code,
+                    start_line: s.start_line,
+                    end_line: s.end_line,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,148 @@
+//! The sandbox against real compiled components (built by `make plugins`).
+
+use std::{path::PathBuf, time::Duration};
+
+use kiln_plugin_host::{PluginEngine, PluginError, PluginLimits, SnippetExtractorPlugin};
+
+fn wasm(relative: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../plugins/dist")
+        .join(relative);
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `make plugins` first)", path.display()))
+}
+
+fn load(engine: &PluginEngine, file: &str, limits: PluginLimits) -> SnippetExtractorPlugin {
+    SnippetExtractorPlugin::load(engine, file, &wasm(file), limits).unwrap()
+}
+
+const TWO_BLOCKS: &str =
+    "# Notes\n\n```rust\nfn main() {}\n```\n\n~~~python title=x.py\nprint(1)\n~~~\n";
+
+#[test]
+fn the_bundled_extractor_finds_fenced_blocks() {
+    let engine = PluginEngine::new().unwrap();
+    let plugin = load(
+        &engine,
+        "kiln_snippet_extractor.wasm",
+        PluginLimits::default(),
+    );
+    let snippets = plugin.extract(TWO_BLOCKS).unwrap();
+    assert_eq!(snippets.len(), 2);
+    assert_eq!(snippets[0].language.as_deref(), Some("rust"));
+    assert_eq!(snippets[0].code, "fn main() {}\n");
+    assert_eq!((snippets[0].start_line, snippets[0].end_line), (3, 5));
+    assert_eq!(snippets[1].info, "python title=x.py");
+    assert_eq!((snippets[1].start_line, snippets[1].end_line), (7, 9));
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_by_the_deadline() {
+    let engine = PluginEngine::new().unwrap();
+    let limits = PluginLimits {
+        fuel: u64::MAX,
+        timeout: Duration::from_millis(200),
+        ..PluginLimits::default()
+    };
+    let spin = load(&engine, "fixtures/kiln_fixture_spin.wasm", limits);
+    let err = spin.extract("x").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PluginError::Timeout {
+                timeout_ms: 200,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_by_the_fuel_budget() {
+    let engine = PluginEngine::new().unwrap();
+    let limits = PluginLimits {
+        fuel: 5_000_000,
+        timeout: Duration::from_secs(60),
+        ..PluginLimits::default()
+    };
+    let spin = load(&engine, "fixtures/kiln_fixture_spin.wasm", limits);
+    let err = spin.extract("x").unwrap_err();
+    assert_eq!(err.code(), "out_of_fuel", "{err:?}");
+}
+
+#[test]
+fn a_memory_hog_hits_the_memory_limit() {
+    let engine = PluginEngine::new().unwrap();
+    let limits = PluginLimits {
+        memory_bytes: 16 << 20,
+        ..PluginLimits::default()
+    };
+    let hog = load(
+        &engine,
+        "fixtures/kiln_fixture_memory_hog.wasm",
+        limits.clone(),
+    );
+    let err = hog.extract("x").unwrap_err();
+    assert!(
+        matches!(err, PluginError::MemoryLimit { limit_bytes, .. } if limit_bytes == 16 << 20),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_crash_reports_the_plugins_stderr_and_the_host_carries_on() {
+    let engine = PluginEngine::new().unwrap();
+    let crash = load(
+        &engine,
+        "fixtures/kiln_fixture_crash.wasm",
+        PluginLimits::default(),
+    );
+    match crash.extract("four").unwrap_err() {
+        PluginError::Crashed { stderr_tail, .. } => {
+            assert!(stderr_tail.contains("refusing 4 bytes"), "{stderr_tail}");
+        }
+        other => panic!("expected a crash, got {other:?}"),
+    }
+    // The trap poisoned only that call's instance: the next call starts fresh.
+    assert!(matches!(
+        crash.extract("x"),
+        Err(PluginError::Crashed { .. })
+    ));
+    let good = load(
+        &engine,
+        "kiln_snippet_extractor.wasm",
+        PluginLimits::default(),
+    );
+    assert_eq!(good.extract(TWO_BLOCKS).unwrap().len(), 2);
+}
+
+#[test]
+fn oversized_input_is_refused_before_the_plugin_runs() {
+    let engine = PluginEngine::new().unwrap();
+    let limits = PluginLimits {
+        max_input_bytes: 10,
+        ..PluginLimits::default()
+    };
+    let plugin = load(&engine, "kiln_snippet_extractor.wasm", limits);
+    let err = plugin.extract("more than ten bytes").unwrap_err();
+    assert_eq!(
+        err,
+        PluginError::InputTooLarge {
+            size: 19,
+            limit: 10
+        }
+    );
+}
+
+#[test]
+fn something_that_is_not_a_component_is_refused_at_load() {
+    let engine = PluginEngine::new().unwrap();
+    let result = SnippetExtractorPlugin::load(
+        &engine,
+        "junk",
+        b"\0asm not really",
+        PluginLimits::default(),
+    );
+    assert_eq!(result.err().map(|e| e.code()), Some("incompatible_api"));
+}

@@ -1,0 +1,35 @@
+use axum::{
+    extract::{FromRequest, Request, rejection::JsonRejection},
+    http::StatusCode,
+};
+use kiln_types::{ApiError, ErrorKind};
+use serde::de::DeserializeOwned;
+
+use super::ApiErrorResponse;
+
+/// `axum::Json`, but a bad body is answered with the error envelope.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiErrorResponse;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(rejection_to_error(&rejection).into()),
+        }
+    }
+}
+
+fn rejection_to_error(rejection: &JsonRejection) -> ApiError {
+    let kind = match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::PayloadTooLarge,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorKind::ValidationError,
+        _ => ErrorKind::BadRequest,
+    };
+    ApiError::new(kind, rejection.body_text())
+}

@@ -1,0 +1,8 @@
+//! The Kiln server: configuration, the HTTP transport and the CLI commands, wired to
+//! the service layer in `kiln-core`.
+
+pub mod config;
+pub mod http;
+pub mod migrate;
+pub mod serve;
+pub mod telemetry;

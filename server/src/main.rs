@@ -1,0 +1,53 @@
+//! `kiln`: the Kiln server and its administrative commands.
+
+use clap::{Parser, Subcommand};
+use kiln_server::{config::Config, migrate, serve, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "kiln",
+    version,
+    about = "Kiln: a self-hosted AI workspace for code projects"
+)]
+struct Cli {
+    /// Optional configuration file; environment variables override it.
+    #[arg(long, env = "KILN_CONFIG", default_value = "kiln.toml", global = true)]
+    config: std::path::PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app and the API (the default).
+    Serve,
+    /// Inspect or change the database schema.
+    Migrate {
+        #[command(subcommand)]
+        action: migrate::Action,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(&cli.config) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("kiln: invalid configuration: {error:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve::run(config).await,
+        Command::Migrate { action } => migrate::run(&config, action).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Logs: human-readable in development, JSON lines in production.
+
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+use crate::config::{Config, Environment};
+
+pub fn init(config: &Config) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,kiln=debug,kiln_core=debug"));
+    let registry = tracing_subscriber::registry().with(filter);
+    match config.environment {
+        Environment::Production => registry
+            .with(fmt::layer().json().flatten_event(true))
+            .init(),
+        Environment::Development => registry.with(fmt::layer()).init(),
+    }
+}
