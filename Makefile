@@ -37,7 +37,7 @@ build: tools plugins
 	cargo leptos build --release
 
 ## test: every Rust test, the plugin tests on real .wasm, Playwright in Chromium
-test: tools plugins test-plugins test-rust test-e2e
+test: tools plugins lint test-plugins test-rust test-e2e
 
 test-rust: plugins
 	cargo test --release --workspace --exclude kiln-frontend

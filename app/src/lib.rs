@@ -6,7 +6,7 @@ pub mod server_fns;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    SsrMode, StaticSegment,
     components::{A, Route, Router, Routes},
 };
 
@@ -53,7 +53,8 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
-                    <Route path=StaticSegment("") view=ProjectsPage/>
+                    // Async: the HTML arrives with the data in it, so reading needs no JavaScript.
+                    <Route path=StaticSegment("") view=ProjectsPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("snippets") view=SnippetsPage/>
                 </Routes>
             </main>

@@ -1,7 +1,7 @@
 //! Server functions: the UI's calls into the service layer. Each one is a thin
 //! adapter; the services hold the rules.
 
-use kiln_types::{ApiError, NewProject, Project, Snippet};
+use kiln_types::{ApiError, Project, Snippet};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -14,29 +14,34 @@ fn services() -> Result<kiln_core::Services, ApiError> {
     })
 }
 
+/// The service error as the envelope, with the HTTP status REST would answer with.
+#[cfg(feature = "ssr")]
+fn failed(error: kiln_core::ServiceError) -> ApiError {
+    let error = error.to_api_error();
+    if let (Some(response), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(error.kind.http_status()),
+    ) {
+        response.set_status(status);
+    }
+    error
+}
+
 #[server]
 pub async fn list_projects() -> Result<Vec<Project>, ApiError> {
-    services()?
-        .projects
-        .list()
-        .await
-        .map_err(|e| e.to_api_error())
+    services()?.projects.list().await.map_err(failed)
 }
 
 #[server]
 pub async fn create_project(name: String, description: String) -> Result<Project, ApiError> {
     services()?
         .projects
-        .create(NewProject { name, description })
+        .create(kiln_types::NewProject { name, description })
         .await
-        .map_err(|e| e.to_api_error())
+        .map_err(failed)
 }
 
 #[server]
 pub async fn extract_snippets(markdown: String) -> Result<Vec<Snippet>, ApiError> {
-    services()?
-        .snippets
-        .extract(markdown)
-        .await
-        .map_err(|e| e.to_api_error())
+    services()?.snippets.extract(markdown).await.map_err(failed)
 }

@@ -21,7 +21,8 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
-    /// The envelope a client sees. Internal details stay in the logs.
+    /// The envelope a client sees. Internal details go to the log (with the request's
+    /// span, hence its id), never to the client.
     pub fn to_api_error(&self) -> ApiError {
         match self {
             Self::Invalid(error) => error.clone(),
@@ -37,6 +38,7 @@ impl ServiceError {
                 format!("plugin failed ({}): {error}", error.code()),
             ),
             Self::Database(_) | Self::Internal(_) => {
+                tracing::error!(error = %self, "internal error");
                 ApiError::new(ErrorKind::InternalError, "internal error")
             }
         }

@@ -18,12 +18,7 @@ impl From<ApiError> for ApiErrorResponse {
 
 impl From<ServiceError> for ApiErrorResponse {
     fn from(error: ServiceError) -> Self {
-        let api = error.to_api_error();
-        if api.kind.http_status() >= 500 {
-            // The client gets a generic message; the log gets the cause.
-            tracing::error!(%error, "request failed");
-        }
-        Self(api)
+        Self(error.to_api_error())
     }
 }
 
