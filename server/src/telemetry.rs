@@ -1,4 +1,5 @@
-//! Logs: human-readable in development, JSON lines in production.
+//! Logs: human-readable in development, JSON lines in production. Always on stderr, so
+//! stdout stays the CLI's output.
 
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
@@ -10,8 +11,15 @@ pub fn init(config: &Config) {
     let registry = tracing_subscriber::registry().with(filter);
     match config.environment {
         Environment::Production => registry
-            .with(fmt::layer().json().flatten_event(true))
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_writer(std::io::stderr),
+            )
             .init(),
-        Environment::Development => registry.with(fmt::layer()).init(),
+        Environment::Development => registry
+            .with(fmt::layer().with_writer(std::io::stderr))
+            .init(),
     }
 }

@@ -58,19 +58,41 @@ fn migrate_status_up_and_down() {
     assert!(stdout(&run(kiln(&data).args(["migrate", "status"]))).contains("pending"));
 }
 
-#[test]
-fn serve_fails_fast_when_the_database_cannot_be_opened() {
+/// `kiln serve` pointed at a SurrealDB server that is not there.
+fn serve_without_database(environment: &str) -> Output {
     let data = tempfile::tempdir().unwrap();
-    let port = free_port();
     let output = kiln(&data)
-        .env("DATABASE_URL", format!("ws://127.0.0.1:{port}"))
+        .env("KILN_ENV", environment)
+        .env("DATABASE_URL", format!("ws://127.0.0.1:{}", free_port()))
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", free_port()))
         .arg("serve")
         .output()
         .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "serve must exit with an error");
+    output
+}
+
+#[test]
+fn serve_fails_fast_when_the_database_cannot_be_opened() {
+    let output = serve_without_database("development");
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot open the database"), "{stderr}");
+}
+
+#[test]
+fn production_logs_are_json_lines() {
+    let output = serve_without_database("production");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let error = lines
+        .iter()
+        .find(|l| l["level"] == "ERROR")
+        .unwrap_or_else(|| panic!("no ERROR line on stderr: {stderr}"));
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(message.contains("cannot open the database"), "{error}");
 }
 
 #[test]
@@ -81,7 +103,7 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
         kiln(&data)
             .env("LEPTOS_SITE_ADDR", &addr)
             .arg("serve")
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -115,7 +137,7 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
     let mut rest = String::new();
     server
         .0
-        .stdout
+        .stderr
         .take()
         .unwrap()
         .read_to_string(&mut rest)
@@ -143,8 +165,8 @@ fn free_port() -> u16 {
 
 /// Reads the server's log until `needle` appears (or the process ends).
 fn wait_for_log(child: &mut Child, needle: &str) {
-    let stdout = child.stdout.as_mut().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
+    let stderr = child.stderr.as_mut().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
     let started = Instant::now();
     for line in lines.by_ref() {
         let line = line.unwrap();

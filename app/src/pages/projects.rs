@@ -76,3 +76,41 @@ fn ProjectList(projects: Vec<Project>) -> impl IntoView {
     }
     .into_any()
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    fn project(name: &str) -> Project {
+        Project {
+            id: "p1".into(),
+            name: name.into(),
+            description: "<img src=x onerror=alert(1)>".into(),
+            created_at: "2026-11-21T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn project_text_is_escaped_in_server_rendered_html() {
+        let owner = Owner::new();
+        owner.set();
+        let html =
+            view! { <ProjectList projects=vec![project("<script>alert(1)</script>")]/> }.to_html();
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("<script>") && !html.contains("<img"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn an_empty_list_invites_the_first_project() {
+        let owner = Owner::new();
+        owner.set();
+        let html = view! { <ProjectList projects=Vec::new()/> }.to_html();
+        assert!(html.contains("No projects yet"), "{html}");
+    }
+}
