@@ -24,9 +24,10 @@ export LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
 export LEPTOS_RELOAD_PORT := 3001
 
 KILN_BIN := $(CARGO_TARGET_DIR)/release/kiln
+SURREAL_SERVER := $(CARGO_TARGET_DIR)/surreal-server/release/kiln-test-surreal-server
 E2E_ADDR := 127.0.0.1:3107
 
-.PHONY: run build test test-rust test-plugins test-e2e lint fmt tools rust-tools web-tools browser plugins clean-data
+.PHONY: run build test test-rust test-plugins test-e2e lint fmt tools rust-tools web-tools browser plugins surreal-server clean-data
 
 ## run: build everything and serve Kiln at http://$(LEPTOS_SITE_ADDR) on ./data
 run: build
@@ -39,8 +40,14 @@ build: tools plugins
 ## test: every Rust test, the plugin tests on real .wasm, Playwright in Chromium
 test: tools plugins lint test-plugins test-rust test-e2e
 
-test-rust: plugins
-	cargo test --release --workspace --exclude kiln-frontend
+# The app crate's tests run with `ssr`: the server depends on `kiln-app/ssr`.
+test-rust: plugins surreal-server
+	KILN_SURREAL_SERVER=$(SURREAL_SERVER) cargo test --release --workspace --exclude kiln-frontend
+
+## surreal-server: a real SurrealDB server for the `ws://` tests (its own workspace)
+surreal-server:
+	CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)/surreal-server cargo build --release --locked \
+		--manifest-path server/testing/surreal-server/Cargo.toml
 
 test-plugins:
 	cd plugins && cargo test --lib --workspace --target-dir $(PLUGIN_TARGET_DIR)
@@ -82,9 +89,10 @@ web-tools:
 	@test -x $(TOOLS_DIR)/node_modules/.bin/wasm-opt || \
 		(mkdir -p $(TOOLS_DIR) && cd $(TOOLS_DIR) && npm install --no-save --no-audit --no-fund binaryen@$(BINARYEN_VERSION))
 
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 browser:
 	@command -v chromium >/dev/null || \
-		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)
+		($(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium chromium-driver)
 
 end2end/node_modules/.installed: end2end/package.json end2end/package-lock.json
 	cd end2end && npm ci --no-audit --no-fund

@@ -1,9 +1,15 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { defineConfig } from "@playwright/test";
 
-// The server under test: the release `kiln` binary on a fresh in-memory database,
-// on its own port so it never collides with a `make run` instance.
+// The server under test: the release `kiln` binary on a fresh embedded SurrealKV
+// database (the engine users run), on its own port so it never collides with a
+// `make run` instance.
+const repo = path.resolve(__dirname, "..");
 const addr = process.env.KILN_E2E_ADDR ?? "127.0.0.1:3107";
-const bin = process.env.KILN_BIN ?? "../target/release/kiln";
+const bin = process.env.KILN_BIN ?? path.join(repo, "target/release/kiln");
+const data = mkdtempSync(path.join(tmpdir(), "kiln-e2e-"));
 
 export default defineConfig({
   testDir: "./tests",
@@ -31,14 +37,14 @@ export default defineConfig({
   },
   webServer: {
     command: `${bin} serve`,
-    cwd: "..",
+    cwd: repo,
     url: `http://${addr}/health/ready`,
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: "pipe",
     stderr: "pipe",
     env: {
-      DATABASE_URL: "mem://",
+      DATABASE_URL: `surrealkv://${data}`,
       LEPTOS_SITE_ADDR: addr,
       LEPTOS_SITE_ROOT: "target/site",
       LEPTOS_OUTPUT_NAME: "kiln",

@@ -15,9 +15,21 @@ fn services() -> Result<kiln_core::Services, ApiError> {
 }
 
 /// The service error as the envelope, with the HTTP status REST would answer with.
+/// A plain HTML form post (no JavaScript) is answered with a redirect back to the
+/// page instead, which an error status would break.
 #[cfg(feature = "ssr")]
 fn failed(error: kiln_core::ServiceError) -> ApiError {
     let error = error.to_api_error();
+    let html_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    });
+    if html_form_post {
+        return error;
+    }
     if let (Some(response), Ok(status)) = (
         use_context::<leptos_axum::ResponseOptions>(),
         http::StatusCode::from_u16(error.kind.http_status()),

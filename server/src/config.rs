@@ -71,12 +71,17 @@ impl Config {
                 .site_addr
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 3000))),
         };
+        let username = env("DATABASE_USER").or(file.database_user);
+        let password = env("DATABASE_PASSWORD").or(file.database_password);
+        if username.is_some() != password.is_some() {
+            anyhow::bail!("DATABASE_USER and DATABASE_PASSWORD must be set together");
+        }
         Ok(Self {
             environment,
             database: DbConfig {
                 url,
-                username: env("DATABASE_USER").or(file.database_user),
-                password: env("DATABASE_PASSWORD").or(file.database_password),
+                username,
+                password,
             },
             site_addr,
             plugin_dir: env("KILN_PLUGIN_DIR")
@@ -130,5 +135,20 @@ mod tests {
         assert!(load(&[], "databse_url = \"mem://\"").is_err());
         assert!(load(&[("KILN_ENV", "staging")], "").is_err());
         assert!(load(&[("LEPTOS_SITE_ADDR", "not an address")], "").is_err());
+        assert!(load(&[("DATABASE_USER", "root")], "").is_err());
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_database_password() {
+        let config = load(
+            &[("DATABASE_USER", "root"), ("DATABASE_PASSWORD", "hunter2")],
+            "",
+        )
+        .unwrap();
+        let debug = format!("{config:?}");
+        assert!(
+            debug.contains("root") && !debug.contains("hunter2"),
+            "{debug}"
+        );
     }
 }

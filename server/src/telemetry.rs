@@ -6,8 +6,8 @@ use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 use crate::config::{Config, Environment};
 
 pub fn init(config: &Config) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,kiln=debug,kiln_core=debug"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,kiln=debug"));
     let registry = tracing_subscriber::registry().with(filter);
     match config.environment {
         Environment::Production => registry

@@ -1,67 +1,36 @@
 //! The `kiln` binary as an operator uses it: real process, real SurrealKV data dir.
 
-use std::{
-    io::{BufRead, BufReader, Read, Write},
-    net::{TcpListener, TcpStream},
-    process::{Child, Command, Output, Stdio},
-    time::{Duration, Instant},
-};
+mod support;
 
-fn kiln(data: &tempfile::TempDir) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env(
-            "DATABASE_URL",
-            format!("surrealkv://{}", data.path().join("db").display()),
-        )
-        .env("KILN_CONFIG", data.path().join("absent.toml"))
-        .env(
-            "KILN_PLUGIN_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/dist"),
-        )
-        .env("RUST_LOG", "info");
-    command
-}
+use std::process::{Command, Output, Stdio};
 
-fn run(command: &mut Command) -> Output {
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use support::{LogLines, Server, free_port, http_get, kiln, run, stdout};
 
 #[test]
 fn migrate_status_up_and_down() {
     let data = tempfile::tempdir().unwrap();
-    let status = stdout(&run(kiln(&data).args(["migrate", "status"])));
+    let status = stdout(&run(kiln(data.path()).args(["migrate", "status"])));
     assert!(
         status.contains("0001_users_and_projects") && status.contains("pending"),
         "{status}"
     );
-    assert!(stdout(&run(kiln(&data).args(["migrate", "up"]))).contains("applied 1"));
-    let status = stdout(&run(kiln(&data).args(["migrate", "status"])));
+    assert!(stdout(&run(kiln(data.path()).args(["migrate", "up"]))).contains("applied 1"));
+    let status = stdout(&run(kiln(data.path()).args(["migrate", "status"])));
     assert!(
         status.contains("applied") && !status.contains("pending"),
         "{status}"
     );
     assert!(
-        stdout(&run(kiln(&data).args(["migrate", "down"]))).contains("reverted migration 0001")
+        stdout(&run(kiln(data.path()).args(["migrate", "down"])))
+            .contains("reverted migration 0001")
     );
-    assert!(stdout(&run(kiln(&data).args(["migrate", "status"]))).contains("pending"));
+    assert!(stdout(&run(kiln(data.path()).args(["migrate", "status"]))).contains("pending"));
 }
 
 /// `kiln serve` pointed at a SurrealDB server that is not there.
 fn serve_without_database(environment: &str) -> Output {
     let data = tempfile::tempdir().unwrap();
-    let output = kiln(&data)
+    let output = kiln(data.path())
         .env("KILN_ENV", environment)
         .env("DATABASE_URL", format!("ws://127.0.0.1:{}", free_port()))
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", free_port()))
@@ -100,7 +69,7 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
     let data = tempfile::tempdir().unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
     let mut server = Server(
-        kiln(&data)
+        kiln(data.path())
             .env("LEPTOS_SITE_ADDR", &addr)
             .arg("serve")
             .stdout(Stdio::null())
@@ -108,13 +77,14 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
             .spawn()
             .unwrap(),
     );
-    wait_for_log(&mut server.0, "Kiln is serving");
+    let log = LogLines::follow(server.0.stderr.take().unwrap());
+    log.wait_for("Kiln is serving");
     let response = http_get(&addr, "/health/ready");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
 
     // A second process on the same data dir is refused: SurrealKV locks it.
-    let second = kiln(&data)
+    let second = kiln(data.path())
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", free_port()))
         .arg("serve")
         .output()
@@ -134,61 +104,5 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
     );
     let status = server.0.wait().unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status}");
-    let mut rest = String::new();
-    server
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut rest)
-        .unwrap();
-    assert!(rest.contains("Kiln stopped"), "{rest}");
-}
-
-/// Kills the server if a test fails before it stops it.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Reads the server's log until `needle` appears (or the process ends).
-fn wait_for_log(child: &mut Child, needle: &str) {
-    let stderr = child.stderr.as_mut().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let started = Instant::now();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if line.contains(needle) {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "server did not start"
-        );
-    }
-    panic!("server exited before logging {needle:?}");
-}
-
-fn http_get(addr: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
+    log.wait_for("Kiln stopped");
 }

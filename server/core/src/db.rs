@@ -16,13 +16,24 @@ const NAMESPACE: &str = "kiln";
 const DATABASE: &str = "kiln";
 
 /// Where the database lives and how to sign in to a remote one.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DbConfig {
     /// `surrealkv://<dir>` (embedded, default), `mem://`, `ws://host:port`, ...
     pub url: String,
     /// Root credentials for a remote server (`ws://`, `wss://`).
     pub username: Option<String>,
     pub password: Option<String>,
+}
+
+/// Never prints the password.
+impl std::fmt::Debug for DbConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbConfig")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 impl DbConfig {

@@ -7,8 +7,6 @@ pub enum ServiceError {
     #[error("{0}")]
     Invalid(ApiError),
     #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
@@ -26,16 +24,16 @@ impl ServiceError {
     pub fn to_api_error(&self) -> ApiError {
         match self {
             Self::Invalid(error) => error.clone(),
-            Self::NotFound(detail) => ApiError::new(ErrorKind::NotFound, detail),
             Self::Conflict(detail) => ApiError::new(ErrorKind::Conflict, detail),
             Self::Unavailable(detail) => ApiError::new(ErrorKind::ServiceUnavailable, detail),
             Self::Plugin(PluginError::InputTooLarge { size, limit }) => ApiError::new(
                 ErrorKind::PayloadTooLarge,
                 format!("input of {size} bytes exceeds the limit of {limit} bytes"),
             ),
+            // The plugin's own words (trap text, stderr) are logged, not shown.
             Self::Plugin(error) => ApiError::new(
                 ErrorKind::ServiceUnavailable,
-                format!("plugin failed ({}): {error}", error.code()),
+                format!("the plugin failed: {}", error.code()),
             ),
             Self::Database(_) | Self::Internal(_) => {
                 tracing::error!(error = %self, "internal error");

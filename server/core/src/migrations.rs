@@ -7,7 +7,7 @@
 use sha2::{Digest, Sha256};
 use surrealdb::types::SurrealValue;
 
-use crate::{ServiceError, db::Db};
+use crate::db::Db;
 
 /// One migration file (and its optional `.down.surql` counterpart).
 #[derive(Debug, Clone, Copy)]
@@ -69,12 +69,6 @@ pub enum MigrationError {
     },
     #[error(transparent)]
     Database(#[from] surrealdb::Error),
-}
-
-impl From<MigrationError> for ServiceError {
-    fn from(error: MigrationError) -> Self {
-        ServiceError::Internal(error.to_string())
-    }
 }
 
 #[derive(Debug, SurrealValue)]

@@ -6,8 +6,9 @@ use surrealdb::types::SurrealValue;
 use crate::{ServiceError, db::Db};
 
 /// The columns every project query returns, with ids and times as plain strings.
-const PROJECT_FIELDS: &str =
-    "record::id(id) AS id, name, description, <string> created_at AS created_at";
+/// Times have a fixed width (microseconds, UTC), so they also sort as strings.
+const PROJECT_FIELDS: &str = "record::id(id) AS id, name, description, \
+     time::format(created_at, '%Y-%m-%dT%H:%M:%S%.6fZ') AS created_at";
 
 #[derive(Debug, SurrealValue)]
 #[surreal(crate = "surrealdb::types")]

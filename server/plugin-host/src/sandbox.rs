@@ -68,7 +68,11 @@ impl PluginState {
             return;
         }
         self.log_budget -= 1;
-        let message = truncate(message, LOG_LINE_MAX_BYTES);
+        // Control characters (newlines, terminal escapes) could forge log lines.
+        let message: String = truncate(message, LOG_LINE_MAX_BYTES)
+            .chars()
+            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+            .collect();
         let plugin = self.plugin_id.as_str();
         match level {
             tracing::Level::ERROR => tracing::error!(plugin, "{message}"),

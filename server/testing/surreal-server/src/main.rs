@@ -1,0 +1,6 @@
+//! The stock SurrealDB server (`start --bind … --user … --pass … memory`), built from
+//! crates.io so the tests can exercise Kiln against a real remote database.
+
+fn main() -> std::process::ExitCode {
+    surrealdb_server::init(surrealdb_server::core::CommunityComposer())
+}

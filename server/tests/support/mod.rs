@@ -1,0 +1,119 @@
+//! Helpers for tests that run the real `kiln` binary (and other real servers).
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::{TcpListener, TcpStream},
+    path::Path,
+    process::{Child, Command, Output},
+    sync::mpsc::{self, Receiver, RecvTimeoutError},
+    time::{Duration, Instant},
+};
+
+/// `kiln` with its data in `data`, the bundled plugins, and no config file.
+pub fn kiln(data: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kiln"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env(
+            "DATABASE_URL",
+            format!("surrealkv://{}", data.join("db").display()),
+        )
+        .env("KILN_CONFIG", data.join("absent.toml"))
+        .env(
+            "KILN_PLUGIN_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/dist"),
+        )
+        .env("RUST_LOG", "info");
+    command
+}
+
+pub fn run(command: &mut Command) -> Output {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Kills the server if a test fails before it stops it.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The lines a process writes to one of its pipes, read on a thread so the process
+/// never blocks on a full pipe and a silent process cannot hang the test.
+pub struct LogLines(Receiver<String>);
+
+impl LogLines {
+    pub fn follow(stream: impl Read + Send + 'static) -> Self {
+        let (lines, receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Keep draining after the test stopped listening: a process writing to a
+            // closed pipe would fail.
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        Self(receiver)
+    }
+
+    /// Waits (at most two minutes) for a line containing `needle`.
+    pub fn wait_for(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.0.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => panic!("no {needle:?} within 2 minutes"),
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("the process closed its output before {needle:?}")
+                }
+            }
+        }
+    }
+}
+
+/// Retries a TCP connection to `addr` until it is accepted (bounded: 10 s).
+pub fn wait_for_listener(addr: &str) {
+    let started = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nothing listens on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
