@@ -123,6 +123,23 @@ async fn an_oversized_body_is_refused_with_413() {
 }
 
 #[tokio::test]
+async fn server_function_bodies_are_limited_too() {
+    let app = bundled_app().await;
+    let (path, _) = leptos::server_fn::axum::server_fn_paths()
+        .find(|(path, _)| path.contains("create_project"))
+        .expect("the create_project server function is registered");
+    let body = format!("name={}", "x".repeat(2 << 20));
+    let request = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::CONTENT_LENGTH, body.len())
+        .body(Body::from(body))
+        .unwrap();
+    let (status, body) = send(&app, request).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["type"], "payload_too_large");
+}
+
+#[tokio::test]
 async fn a_hostile_plugin_is_stopped_and_the_server_keeps_serving() {
     let limits = PluginLimits {
         timeout: Duration::from_millis(300),

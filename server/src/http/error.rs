@@ -1,10 +1,10 @@
 use axum::{
     Json,
-    http::StatusCode,
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 use kiln_core::ServiceError;
-use kiln_types::ApiError;
+use kiln_types::{ApiError, ErrorKind};
 
 /// The JSON error envelope as an HTTP response.
 #[derive(Debug)]
@@ -28,4 +28,24 @@ impl IntoResponse for ApiErrorResponse {
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (status, Json(self.0)).into_response()
     }
+}
+
+/// Middleware answers some errors (413 from the body limit) with a bare text body;
+/// this gives them the envelope every other error has.
+pub async fn envelope_for_bare_errors(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        let error = ApiError::new(
+            ErrorKind::PayloadTooLarge,
+            format!(
+                "request bodies are limited to {} bytes",
+                super::JSON_BODY_LIMIT
+            ),
+        );
+        return ApiErrorResponse(error).into_response();
+    }
+    response
 }

@@ -16,6 +16,7 @@ use kiln_types::{ApiError, ErrorKind};
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::{
+    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
@@ -46,7 +47,14 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Two limits: the first for axum's extractors, the second for everything else
+        // (server functions read their bodies themselves). A declared length over the
+        // limit is refused before a byte of the body is read.
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(JSON_BODY_LIMIT))
+        .layer(axum::middleware::map_response(
+            error::envelope_for_bare_errors,
+        ))
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
