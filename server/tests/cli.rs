@@ -2,9 +2,9 @@
 
 mod support;
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use support::{LogLines, Server, free_port, http_get, kiln, run, stdout};
+use support::{free_port, http_get, kiln, run, serve, stdout};
 
 #[test]
 fn migrate_status_up_and_down() {
@@ -67,18 +67,7 @@ fn production_logs_are_json_lines() {
 #[test]
 fn serve_answers_and_stops_gracefully_on_sigterm() {
     let data = tempfile::tempdir().unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut server = Server(
-        kiln(data.path())
-            .env("LEPTOS_SITE_ADDR", &addr)
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let log = LogLines::follow(server.0.stderr.take().unwrap());
-    log.wait_for("Kiln is serving");
+    let (mut server, addr, log) = serve(&mut kiln(data.path()));
     let response = http_get(&addr, "/health/ready");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");

@@ -7,7 +7,7 @@ use std::{
     process::{Command, Stdio},
 };
 
-use support::{LogLines, Server, free_port, http_get, kiln, run, stdout, wait_for_listener};
+use support::{LogLines, Server, free_port, http_get, kiln, run, serve, stdout, wait_for_listener};
 
 const PASSWORD: &str = "kiln-test-password";
 
@@ -74,19 +74,9 @@ fn kiln_migrates_serves_and_reports_readiness_on_a_surrealdb_server() {
     remote(&mut up);
     assert!(stdout(&run(up.args(["migrate", "up"]))).contains("applied 1"));
 
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut serve = kiln(data.path());
-    remote(&mut serve);
-    let mut kiln_server = Server(
-        serve
-            .env("LEPTOS_SITE_ADDR", &addr)
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    LogLines::follow(kiln_server.0.stderr.take().unwrap()).wait_for("Kiln is serving");
+    let mut command = kiln(data.path());
+    remote(&mut command);
+    let (mut kiln_server, addr, _log) = serve(&mut command);
     assert!(http_get(&addr, "/health/ready").starts_with("HTTP/1.1 200"));
 
     // The database goes away: Kiln stays up and says it is not ready.

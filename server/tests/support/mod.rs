@@ -5,7 +5,7 @@ use std::{
     io::{BufRead, BufReader, Read, Write},
     net::{TcpListener, TcpStream},
     path::Path,
-    process::{Child, Command, Output},
+    process::{Child, Command, Output, Stdio},
     sync::mpsc::{self, Receiver, RecvTimeoutError},
     time::{Duration, Instant},
 };
@@ -40,6 +40,24 @@ pub fn run(command: &mut Command) -> Output {
 
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Starts `command` as `kiln serve` on a free port and waits until it serves.
+/// Returns the process, its address and its log.
+pub fn serve(command: &mut Command) -> (Server, String, LogLines) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut server = Server(
+        command
+            .env("LEPTOS_SITE_ADDR", &addr)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let log = LogLines::follow(server.0.stderr.take().unwrap());
+    log.wait_for("Kiln is serving");
+    (server, addr, log)
 }
 
 /// Kills the server if a test fails before it stops it.
