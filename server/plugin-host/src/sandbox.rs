@@ -2,8 +2,14 @@
 
 use std::time::Duration;
 
-use wasmtime::{ResourceLimiter, Store, Trap, component::ResourceTable};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView, p2::pipe::MemoryOutputPipe};
+use wasmtime::{
+    ResourceLimiter, Store, Trap,
+    component::{Linker, Resource, ResourceTable},
+};
+use wasmtime_wasi::{
+    WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+    p2::{DynPollable, pipe::MemoryOutputPipe},
+};
 
 use crate::{PluginError, engine::EPOCH_TICK};
 
@@ -127,6 +133,31 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
+/// The WASI interface the host implements for plugins.
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// Links WASI p2 for plugins, minus timers. A timer is the one way a plugin could block
+/// inside a host call, where neither fuel nor the epoch deadline reaches it; without
+/// one, every wait a plugin can start ends at once.
+pub(crate) fn add_wasi_to_linker(linker: &mut Linker<PluginState>) -> Result<(), PluginError> {
+    let engine_error = |e: wasmtime::Error| PluginError::Engine(format!("{e:#}"));
+    wasmtime_wasi::p2::add_to_linker_sync(linker).map_err(engine_error)?;
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK).map_err(engine_error)?;
+    for timer in ["subscribe-duration", "subscribe-instant"] {
+        clock
+            .func_wrap(
+                timer,
+                |_store, (_when,): (u64,)| -> wasmtime::Result<(Resource<DynPollable>,)> {
+                    Err(wasmtime::format_err!("plugins may not sleep or set timers"))
+                },
+            )
+            .map_err(engine_error)?;
+    }
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
 /// A fresh store for one call: empty WASI, the budget of `limits`.
 pub(crate) fn new_store(
     engine: &wasmtime::Engine,
@@ -190,7 +221,9 @@ pub(crate) fn classify(
             let start = stderr.len().saturating_sub(STDERR_TAIL);
             PluginError::Crashed {
                 plugin,
-                reason: error.to_string(),
+                // The root cause ("wasm `unreachable` executed", a host refusal), not
+                // the wasm backtrace wrapped around it.
+                reason: error.root_cause().to_string(),
                 stderr_tail: String::from_utf8_lossy(&stderr[start..]).into_owned(),
             }
         }

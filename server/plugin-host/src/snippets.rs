@@ -7,7 +7,7 @@ use wasmtime::{
 
 use crate::{
     PluginEngine, PluginError, PluginLimits,
-    sandbox::{PluginState, classify, new_store},
+    sandbox::{PluginState, add_wasi_to_linker, classify, new_store},
 };
 
 mod bindings {
@@ -56,8 +56,7 @@ impl SnippetExtractorPlugin {
         let component = Component::new(engine.engine(), wasm)
             .map_err(|e| incompatible(format!("not a valid component: {e:#}")))?;
         let mut linker = Linker::<PluginState>::new(engine.engine());
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-            .map_err(|e| PluginError::Engine(e.to_string()))?;
+        add_wasi_to_linker(&mut linker)?;
         SnippetExtractor::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
             .map_err(|e| PluginError::Engine(e.to_string()))?;
         let instance_pre = linker

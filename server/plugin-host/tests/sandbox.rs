@@ -72,6 +72,22 @@ fn an_infinite_loop_is_stopped_by_the_fuel_budget() {
 }
 
 #[test]
+fn a_plugin_cannot_sleep_past_its_deadline() {
+    let engine = PluginEngine::new().unwrap();
+    let sleeper = load(
+        &engine,
+        "fixtures/kiln_fixture_sleeper.wasm",
+        PluginLimits::default(),
+    );
+    match sleeper.extract("x").unwrap_err() {
+        PluginError::Crashed { reason, .. } => {
+            assert!(reason.contains("may not sleep"), "{reason}")
+        }
+        other => panic!("expected the timer to be refused, got {other:?}"),
+    }
+}
+
+#[test]
 fn a_memory_hog_hits_the_memory_limit() {
     let engine = PluginEngine::new().unwrap();
     let limits = PluginLimits {
