@@ -55,7 +55,7 @@ impl Config {
     ) -> anyhow::Result<Self> {
         let environment = match env("KILN_ENV").as_deref() {
             Some("production") => Environment::Production,
-            Some("development" | "dev") => Environment::Development,
+            Some("development") => Environment::Development,
             Some(other) => {
                 anyhow::bail!("KILN_ENV must be development or production, not {other:?}")
             }
