@@ -1,16 +1,22 @@
 //! Kiln's user interface: server-rendered by the axum server, hydrated in the browser.
 
+mod csrf_client;
 mod pages;
 pub mod server_fns;
+mod session;
 
-use leptos::prelude::*;
+use leptos::{form::ActionForm, prelude::*};
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{A, Route, Router, Routes},
 };
 
-use crate::pages::{ProjectsPage, SnippetsPage};
+use crate::{
+    pages::{AccountPage, LoginPage, ProjectPage, ProjectsPage, RegisterPage, SnippetsPage},
+    server_fns::Logout,
+    session::{CsrfField, provide_session},
+};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -44,20 +50,67 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/kiln.css"/>
         <Title text="Kiln"/>
         <Router>
-            <header class="topbar">
-                <A href="/" attr:class="brand">"Kiln"</A>
-                <nav aria-label="Main">
-                    <A href="/">"Projects"</A>
-                    <A href="/snippets">"Snippets"</A>
-                </nav>
-            </header>
-            <main>
-                <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
-                    // Async: the HTML arrives with the data in it, so reading needs no JavaScript.
-                    <Route path=StaticSegment("") view=ProjectsPage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("snippets") view=SnippetsPage/>
-                </Routes>
-            </main>
+            <Layout/>
         </Router>
+    }
+}
+
+/// Header and pages. Every page renders its data on the server before sending (async
+/// mode), so reading and submitting forms work without JavaScript too.
+#[component]
+fn Layout() -> impl IntoView {
+    provide_session();
+    view! {
+        <header class="topbar">
+            <A href="/" attr:class="brand">"Kiln"</A>
+            <Navigation/>
+        </header>
+        <main>
+            <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
+                <Route path=StaticSegment("") view=ProjectsPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("projects"), ParamSegment("id")) view=ProjectPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("snippets") view=SnippetsPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("register") view=RegisterPage ssr=SsrMode::Async/>
+            </Routes>
+        </main>
+    }
+}
+
+#[component]
+fn Navigation() -> impl IntoView {
+    let session = session::use_session();
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match session.await.ok().flatten() {
+                    Some(view) => view! {
+                        <nav aria-label="Main">
+                            <A href="/">"Projects"</A>
+                            <A href="/snippets">"Snippets"</A>
+                            <a href="/api/docs" rel="external">"API"</a>
+                            <A href="/account">"Account"</A>
+                        </nav>
+                        <div class="who">
+                            <span class="user-email">{view.user.email}</span>
+                            <ActionForm action=logout attr:class="inline">
+                                <CsrfField/>
+                                <button type="submit" class="link">"Log out"</button>
+                            </ActionForm>
+                        </div>
+                    }
+                    .into_any(),
+                    None => view! {
+                        <nav aria-label="Main">
+                            <A href="/login">"Log in"</A>
+                            <A href="/register">"Register"</A>
+                        </nav>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

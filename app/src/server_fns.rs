@@ -1,59 +1,267 @@
 //! Server functions: the UI's calls into the service layer. Each one is a thin
-//! adapter; the services hold the rules.
+//! adapter; the services hold the rules. All of them send the CSRF header (see
+//! [`CsrfClient`]); the ones a visitor needs before logging in live under `/api/ui/`
+//! and are listed as public routes by the server.
 
-use kiln_types::{ApiError, Project, Snippet};
+use kiln_types::{ApiError, Project, SessionView, Snippet};
 use leptos::prelude::*;
 
-#[cfg(feature = "ssr")]
-fn services() -> Result<kiln_core::Services, ApiError> {
-    use_context::<kiln_core::Services>().ok_or_else(|| {
-        ApiError::new(
-            kiln_types::ErrorKind::InternalError,
-            "services are not available",
-        )
-    })
-}
+pub use crate::csrf_client::CsrfClient;
 
-/// The service error as the envelope, with the HTTP status REST would answer with.
-/// A plain HTML form post (no JavaScript) is answered with a redirect back to the
-/// page instead, which an error status would break.
 #[cfg(feature = "ssr")]
-fn failed(error: kiln_core::ServiceError) -> ApiError {
-    let error = error.to_api_error();
-    let html_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
-        parts
+mod ssr {
+    use http::{HeaderValue, StatusCode, header, request::Parts};
+    use kiln_core::{Principal, ServiceError, Services, auth::cookies::CookiePolicy};
+    use kiln_types::{ApiError, ErrorKind};
+    use leptos::prelude::*;
+    use leptos_axum::ResponseOptions;
+
+    pub fn services() -> Result<Services, ApiError> {
+        use_context::<Services>()
+            .ok_or_else(|| ApiError::new(ErrorKind::InternalError, "services are not available"))
+    }
+
+    fn parts() -> Option<Parts> {
+        use_context::<Parts>()
+    }
+
+    /// A form posted by the browser without JavaScript (it wants HTML back).
+    fn is_plain_form_post(parts: &Parts) -> bool {
+        parts.method == http::Method::POST
+            && parts
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|accept| accept.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+    }
+
+    /// The envelope for `error`, with the request id and the status REST would answer
+    /// with. A plain form post is answered with a redirect back to the page instead,
+    /// which an error status would break.
+    pub fn fail(error: ApiError) -> ApiError {
+        let parts = parts();
+        let request_id = parts
+            .as_ref()
+            .and_then(|parts| parts.headers.get("x-request-id"))
+            .and_then(|id| id.to_str().ok())
+            .map(str::to_owned);
+        let error = ApiError {
+            request_id,
+            ..error
+        };
+        if parts.as_ref().is_some_and(is_plain_form_post) {
+            return error;
+        }
+        if let (Some(response), Ok(status)) = (
+            use_context::<ResponseOptions>(),
+            StatusCode::from_u16(error.kind.http_status()),
+        ) {
+            response.set_status(status);
+        }
+        error
+    }
+
+    pub fn failed(error: ServiceError) -> ApiError {
+        fail(error.to_api_error())
+    }
+
+    /// The caller, as the server's authentication layer found them.
+    pub fn principal() -> Result<Principal, ApiError> {
+        parts()
+            .and_then(|parts| parts.extensions.get::<Principal>().cloned())
+            .ok_or_else(|| fail(ApiError::new(ErrorKind::Unauthorized, "log in first")))
+    }
+
+    pub fn header_value(name: &str) -> Option<String> {
+        parts()?
             .headers
-            .get(http::header::ACCEPT)
-            .and_then(|accept| accept.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"))
-    });
-    if html_form_post {
-        return error;
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
     }
-    if let (Some(response), Ok(status)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        http::StatusCode::from_u16(error.kind.http_status()),
-    ) {
-        response.set_status(status);
+
+    pub fn cookie(name: &str) -> Option<String> {
+        let parts = parts()?;
+        let values = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok());
+        kiln_core::auth::cookies::find_cookie(values, name).map(str::to_owned)
     }
-    error
+
+    pub fn set_cookies(cookies: [String; 3]) {
+        if let Some(response) = use_context::<ResponseOptions>() {
+            for cookie in cookies {
+                if let Ok(value) = HeaderValue::from_str(&cookie) {
+                    response.append_header(header::SET_COOKIE, value);
+                }
+            }
+        }
+    }
+
+    pub fn cookie_policy() -> CookiePolicy {
+        use_context::<CookiePolicy>().unwrap_or_default()
+    }
 }
 
-#[server]
-pub async fn list_projects() -> Result<Vec<Project>, ApiError> {
-    services()?.projects.list().await.map_err(failed)
+/// Where to go after logging in: a path on this site, never another site.
+pub fn safe_next(next: &str) -> &str {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.chars().all(|c| c.is_ascii_graphic());
+    if local { next } else { "/" }
 }
 
-#[server]
-pub async fn create_project(name: String, description: String) -> Result<Project, ApiError> {
-    services()?
-        .projects
-        .create(kiln_types::NewProject { name, description })
+/// The visitor's account and CSRF token, or `None` for anonymous visitors.
+#[server(prefix = "/api/ui", endpoint = "session", input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
+pub async fn current_session() -> Result<Option<SessionView>, ApiError> {
+    let Ok(principal) = ssr::principal() else {
+        return Ok(None);
+    };
+    let auth = ssr::services()?.auth;
+    let user = auth.me(&principal).await.map_err(ssr::failed)?;
+    Ok(Some(SessionView {
+        user,
+        csrf_token: principal.csrf_token,
+        refresh_after_secs: (auth.signer().ttl().as_secs() * 2 / 3).max(10),
+    }))
+}
+
+#[server(prefix = "/api/ui", endpoint = "login", client = CsrfClient)]
+pub async fn login(email: String, password: String, next: String) -> Result<(), ApiError> {
+    let credentials = kiln_types::Credentials { email, password };
+    let session = ssr::services()?
+        .auth
+        .login(credentials)
         .await
-        .map_err(failed)
+        .map_err(ssr::failed)?;
+    ssr::set_cookies(ssr::cookie_policy().session_cookies(&session));
+    leptos_axum::redirect(safe_next(&next));
+    Ok(())
 }
 
-#[server]
+#[server(prefix = "/api/ui", endpoint = "register", client = CsrfClient)]
+pub async fn register(email: String, password: String, next: String) -> Result<(), ApiError> {
+    let credentials = kiln_types::Credentials { email, password };
+    let session = ssr::services()?
+        .auth
+        .register(credentials)
+        .await
+        .map_err(ssr::failed)?;
+    ssr::set_cookies(ssr::cookie_policy().session_cookies(&session));
+    leptos_axum::redirect(safe_next(&next));
+    Ok(())
+}
+
+#[server(prefix = "/api/ui", endpoint = "logout", client = CsrfClient)]
+pub async fn logout() -> Result<(), ApiError> {
+    if let Some(token) = ssr::cookie(kiln_types::REFRESH_COOKIE) {
+        ssr::services()?
+            .auth
+            .logout(&token)
+            .await
+            .map_err(ssr::failed)?;
+    }
+    ssr::set_cookies(ssr::cookie_policy().cleared_cookies());
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Renews the access cookie before it expires (the page calls this periodically).
+#[server(prefix = "/api/ui", endpoint = "refresh", client = CsrfClient)]
+pub async fn refresh_session() -> Result<(), ApiError> {
+    let token = ssr::cookie(kiln_types::REFRESH_COOKIE).ok_or_else(|| {
+        ssr::fail(ApiError::new(
+            kiln_types::ErrorKind::Unauthorized,
+            "no session to refresh",
+        ))
+    })?;
+    let csrf = ssr::header_value(kiln_types::CSRF_HEADER).unwrap_or_default();
+    let session = ssr::services()?
+        .auth
+        .refresh(&token, Some(&csrf))
+        .await
+        .map_err(ssr::failed)?;
+    ssr::set_cookies(ssr::cookie_policy().session_cookies(&session));
+    Ok(())
+}
+
+#[server(client = CsrfClient)]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), ApiError> {
+    let principal = ssr::principal()?;
+    let change = kiln_types::ChangePassword {
+        current_password,
+        new_password,
+    };
+    let session = ssr::services()?
+        .auth
+        .change_password(&principal, change)
+        .await
+        .map_err(ssr::failed)?;
+    ssr::set_cookies(ssr::cookie_policy().session_cookies(&session));
+    Ok(())
+}
+
+#[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
+pub async fn list_projects() -> Result<Vec<Project>, ApiError> {
+    let principal = ssr::principal()?;
+    ssr::services()?
+        .projects
+        .list(&principal)
+        .await
+        .map_err(ssr::failed)
+}
+
+#[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
+pub async fn get_project(id: String) -> Result<Project, ApiError> {
+    let principal = ssr::principal()?;
+    ssr::services()?
+        .projects
+        .get(&principal, &id)
+        .await
+        .map_err(ssr::failed)
+}
+
+#[server(client = CsrfClient)]
+pub async fn create_project(name: String, description: String) -> Result<Project, ApiError> {
+    let principal = ssr::principal()?;
+    ssr::services()?
+        .projects
+        .create(&principal, kiln_types::NewProject { name, description })
+        .await
+        .map_err(ssr::failed)
+}
+
+#[server(client = CsrfClient)]
 pub async fn extract_snippets(markdown: String) -> Result<Vec<Snippet>, ApiError> {
-    services()?.snippets.extract(markdown).await.map_err(failed)
+    ssr::principal()?;
+    ssr::services()?
+        .snippets
+        .extract(markdown)
+        .await
+        .map_err(ssr::failed)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_local_paths_are_followed_after_login() {
+        use super::safe_next;
+        assert_eq!(safe_next("/projects/1?tab=files"), "/projects/1?tab=files");
+        for hostile in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "",
+            "/a\nb",
+            "/é",
+        ] {
+            assert_eq!(safe_next(hostile), "/", "{hostile:?}");
+        }
+    }
 }

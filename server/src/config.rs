@@ -5,9 +5,16 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use std::time::Duration;
+
 use anyhow::Context;
-use kiln_core::db::DbConfig;
+use kiln_core::{
+    auth::{RegistrationPolicy, SigningKey},
+    db::DbConfig,
+};
 use serde::Deserialize;
+
+use crate::http::{CorsOrigins, HttpSettings, RateLimits};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -24,6 +31,60 @@ pub struct Config {
     pub site_addr: SocketAddr,
     /// Directory holding the bundled plugins' `.wasm` files.
     pub plugin_dir: PathBuf,
+    pub auth: AuthConfig,
+    pub http: HttpSettings,
+}
+
+/// Accounts and sessions.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// `KILN_JWT_KEYS`: `kid:secret` pairs, comma-separated.
+    pub keys: Vec<SigningKey>,
+    /// `KILN_JWT_ACTIVE_KID`: the key that signs; the first key when unset.
+    pub active_kid: String,
+    /// True when no keys were configured and a random one was made for this process.
+    pub ephemeral_key: bool,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub registration: RegistrationPolicy,
+}
+
+impl AuthConfig {
+    /// Every secret value, so the log filter can redact them.
+    pub fn secrets(&self) -> impl Iterator<Item = &[u8]> {
+        self.keys.iter().map(|key| key.secret.as_slice())
+    }
+}
+
+/// Secrets that appear in examples and tutorials: never acceptable in production.
+const WELL_KNOWN_SECRETS: &[&str] = &[
+    "secret",
+    "changeme",
+    "change-me",
+    "changeit",
+    "password",
+    "kiln",
+    "development",
+    "your-256-bit-secret",
+    "replace-me-with-a-long-random-secret",
+];
+
+/// A signing key from `kiln.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileKey {
+    kid: String,
+    secret: String,
+}
+
+/// `[rate_limit]` in `kiln.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRateLimits {
+    ip_per_minute: Option<u32>,
+    user_per_minute: Option<u32>,
+    auth_per_minute: Option<u32>,
+    trust_forwarded_for: Option<bool>,
 }
 
 /// `kiln.toml`: every key optional.
@@ -36,6 +97,16 @@ struct FileConfig {
     database_password: Option<String>,
     site_addr: Option<SocketAddr>,
     plugin_dir: Option<PathBuf>,
+    jwt_keys: Option<Vec<FileKey>>,
+    jwt_active_kid: Option<String>,
+    access_token_ttl_secs: Option<u64>,
+    refresh_token_ttl_secs: Option<u64>,
+    registration: Option<String>,
+    public_url: Option<String>,
+    cors_origins: Option<Vec<String>>,
+    json_body_limit: Option<usize>,
+    #[serde(default)]
+    rate_limit: FileRateLimits,
 }
 
 impl Config {
@@ -61,6 +132,8 @@ impl Config {
             }
             None => file.environment.unwrap_or(Environment::Development),
         };
+        let auth = auth_config(environment, &file, &env)?;
+        let http = http_settings(environment, &file, &env)?;
         let url = match env("DATABASE_URL").or(file.database_url) {
             Some(url) => url,
             None => default_database_url()?,
@@ -76,6 +149,10 @@ impl Config {
         if username.is_some() != password.is_some() {
             anyhow::bail!("DATABASE_USER and DATABASE_PASSWORD must be set together");
         }
+        let plugin_dir = env("KILN_PLUGIN_DIR")
+            .map(PathBuf::from)
+            .or(file.plugin_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("plugins/dist"));
         Ok(Self {
             environment,
             database: DbConfig {
@@ -84,12 +161,193 @@ impl Config {
                 password,
             },
             site_addr,
-            plugin_dir: env("KILN_PLUGIN_DIR")
-                .map(PathBuf::from)
-                .or(file.plugin_dir)
-                .unwrap_or_else(|| PathBuf::from("plugins/dist")),
+            plugin_dir,
+            auth,
+            http,
         })
     }
+}
+
+/// A number from the environment (named `key`) or the file.
+fn number<T: std::str::FromStr>(
+    env: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    file: Option<T>,
+    default: T,
+) -> anyhow::Result<T> {
+    match env(key) {
+        Some(value) => value.trim().parse().map_err(|_| {
+            anyhow::anyhow!("{key} must be a non-negative whole number, not {value:?}")
+        }),
+        None => Ok(file.unwrap_or(default)),
+    }
+}
+
+fn auth_config(
+    environment: Environment,
+    file: &FileConfig,
+    env: &impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<AuthConfig> {
+    let mut keys = match env("KILN_JWT_KEYS") {
+        Some(list) => parse_keys(&list)?,
+        None => file
+            .jwt_keys
+            .iter()
+            .flatten()
+            .map(|key| SigningKey {
+                kid: key.kid.clone(),
+                secret: key.secret.as_bytes().to_vec(),
+            })
+            .collect(),
+    };
+    let production = environment == Environment::Production;
+    if let Some(key) = keys.iter().find(|key| {
+        let secret = String::from_utf8_lossy(&key.secret).to_lowercase();
+        WELL_KNOWN_SECRETS.contains(&secret.trim())
+    }) {
+        if production {
+            anyhow::bail!(
+                "signing key {:?} uses a well-known default secret; set KILN_JWT_KEYS to a long random value",
+                key.kid
+            );
+        }
+    }
+    let ephemeral_key = keys.is_empty();
+    if ephemeral_key {
+        if production {
+            anyhow::bail!(
+                "KILN_JWT_KEYS is not set: production needs its own signing key (for example `KILN_JWT_KEYS=k1:$(openssl rand -hex 32)`)"
+            );
+        }
+        let mut secret = vec![0; 32];
+        getrandom::fill(&mut secret).context("no randomness for a signing key")?;
+        keys.push(SigningKey {
+            kid: "ephemeral".into(),
+            secret,
+        });
+    }
+    let active_kid = env("KILN_JWT_ACTIVE_KID")
+        .or(file.jwt_active_kid.clone())
+        .unwrap_or_else(|| keys[0].kid.clone());
+    let registration = env("KILN_REGISTRATION")
+        .or(file.registration.clone())
+        .map(|value| value.parse::<RegistrationPolicy>())
+        .transpose()
+        .map_err(|error| anyhow::anyhow!("KILN_REGISTRATION: {error}"))?
+        .unwrap_or(RegistrationPolicy::Open);
+    let access = number(
+        env,
+        "KILN_ACCESS_TOKEN_TTL_SECS",
+        file.access_token_ttl_secs,
+        15 * 60,
+    )?;
+    let refresh = number(
+        env,
+        "KILN_REFRESH_TOKEN_TTL_SECS",
+        file.refresh_token_ttl_secs,
+        30 * 24 * 3600,
+    )?;
+    if access == 0 || refresh < access {
+        anyhow::bail!(
+            "token lifetimes must be positive, the refresh token's at least the access token's"
+        );
+    }
+    Ok(AuthConfig {
+        keys,
+        active_kid,
+        ephemeral_key,
+        access_ttl: Duration::from_secs(access),
+        refresh_ttl: Duration::from_secs(refresh),
+        registration,
+    })
+}
+
+/// `kid:secret,kid:secret`; the secret is everything after the first colon.
+fn parse_keys(list: &str) -> anyhow::Result<Vec<SigningKey>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (kid, secret) = entry
+                .split_once(':')
+                .context("KILN_JWT_KEYS entries are `kid:secret`")?;
+            Ok(SigningKey {
+                kid: kid.trim().to_owned(),
+                secret: secret.as_bytes().to_vec(),
+            })
+        })
+        .collect()
+}
+
+fn http_settings(
+    environment: Environment,
+    file: &FileConfig,
+    env: &impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<HttpSettings> {
+    let origins: Vec<String> = match env("CORS_ORIGINS") {
+        Some(list) => list
+            .split(',')
+            .map(|origin| origin.trim().to_owned())
+            .filter(|origin| !origin.is_empty())
+            .collect(),
+        None => file.cors_origins.clone().unwrap_or_default(),
+    };
+    let cors = if origins.iter().any(|origin| origin == "*") {
+        // Kiln's sessions are cookies, i.e. credentials: any origin with credentials
+        // would let every website act as the user.
+        if environment == Environment::Production {
+            anyhow::bail!(
+                "CORS_ORIGINS=* cannot be combined with credentials (session cookies); list the allowed origins"
+            );
+        }
+        CorsOrigins::AnyWithoutCredentials
+    } else if origins.is_empty() {
+        CorsOrigins::SameOriginOnly
+    } else {
+        for origin in &origins {
+            let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/');
+            if !ok {
+                anyhow::bail!(
+                    "CORS_ORIGINS entries are origins like https://app.example.com, not {origin:?}"
+                );
+            }
+        }
+        CorsOrigins::List(origins)
+    };
+    let public_url = env("KILN_PUBLIC_URL").or(file.public_url.clone());
+    let limits = &file.rate_limit;
+    let trust_forwarded_for = match env("RATE_LIMIT_TRUST_FORWARDED_FOR").as_deref() {
+        Some("true" | "1") => true,
+        Some("false" | "0") => false,
+        Some(other) => {
+            anyhow::bail!("RATE_LIMIT_TRUST_FORWARDED_FOR must be true or false, not {other:?}")
+        }
+        None => limits.trust_forwarded_for.unwrap_or(false),
+    };
+    Ok(HttpSettings {
+        json_body_limit: number(env, "KILN_JSON_BODY_LIMIT", file.json_body_limit, 1 << 20)?,
+        secure_cookies: public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://")),
+        cors,
+        rate_limits: RateLimits {
+            ip_per_minute: number(env, "RATE_LIMIT_IP_PER_MINUTE", limits.ip_per_minute, 600)?,
+            user_per_minute: number(
+                env,
+                "RATE_LIMIT_USER_PER_MINUTE",
+                limits.user_per_minute,
+                1200,
+            )?,
+            auth_per_minute: number(
+                env,
+                "RATE_LIMIT_AUTH_PER_MINUTE",
+                limits.auth_per_minute,
+                10,
+            )?,
+            trust_forwarded_for,
+        },
+    })
 }
 
 /// The embedded SurrealKV store in `./data`, as an absolute path.
@@ -136,6 +394,77 @@ mod tests {
         assert!(load(&[("KILN_ENV", "staging")], "").is_err());
         assert!(load(&[("LEPTOS_SITE_ADDR", "not an address")], "").is_err());
         assert!(load(&[("DATABASE_USER", "root")], "").is_err());
+    }
+
+    #[test]
+    fn production_refuses_missing_default_or_short_keys_and_any_origin() {
+        let prod = ("KILN_ENV", "production");
+        let strong = ("KILN_JWT_KEYS", "k1:0123456789abcdef0123456789abcdef");
+        assert!(load(&[prod], "").is_err(), "missing key");
+        assert!(load(&[prod, ("KILN_JWT_KEYS", "k1:changeme")], "").is_err());
+        assert!(load(&[prod, strong, ("CORS_ORIGINS", "*")], "").is_err());
+        let config = load(&[prod, strong, ("CORS_ORIGINS", "https://a.example")], "").unwrap();
+        assert!(!config.auth.ephemeral_key);
+        assert_eq!(config.auth.active_kid, "k1");
+        // Development makes up a key, and allows any origin (without credentials).
+        let dev = load(&[("CORS_ORIGINS", "*")], "").unwrap();
+        assert!(dev.auth.ephemeral_key);
+        assert_eq!(dev.http.cors, CorsOrigins::AnyWithoutCredentials);
+    }
+
+    #[test]
+    fn signing_keys_rotate_by_kid() {
+        let config = load(
+            &[
+                (
+                    "KILN_JWT_KEYS",
+                    "new:0123456789abcdef0123456789abcdef, old:fedcba9876543210fedcba9876543210:x",
+                ),
+                ("KILN_JWT_ACTIVE_KID", "new"),
+            ],
+            "",
+        )
+        .unwrap();
+        let kids: Vec<_> = config.auth.keys.iter().map(|k| k.kid.as_str()).collect();
+        assert_eq!(kids, ["new", "old"]);
+        assert_eq!(
+            config.auth.keys[1].secret,
+            b"fedcba9876543210fedcba9876543210:x"
+        );
+        let file = "jwt_keys = [{ kid = \"f\", secret = \"0123456789abcdef0123456789abcdef\" }]";
+        assert_eq!(load(&[], file).unwrap().auth.active_kid, "f");
+    }
+
+    #[test]
+    fn limits_and_policies_come_from_the_environment() {
+        let config = load(
+            &[
+                ("RATE_LIMIT_AUTH_PER_MINUTE", "3"),
+                ("KILN_REGISTRATION", "first-user-only"),
+                ("KILN_PUBLIC_URL", "https://kiln.example"),
+                ("KILN_JSON_BODY_LIMIT", "2048"),
+            ],
+            "",
+        )
+        .unwrap();
+        assert_eq!(config.http.rate_limits.auth_per_minute, 3);
+        assert_eq!(config.http.rate_limits.ip_per_minute, 600);
+        assert_eq!(config.auth.registration, RegistrationPolicy::FirstUserOnly);
+        assert!(config.http.secure_cookies);
+        assert_eq!(config.http.json_body_limit, 2048);
+        assert!(load(&[("RATE_LIMIT_IP_PER_MINUTE", "-1")], "").is_err());
+        assert!(load(&[("KILN_REGISTRATION", "sometimes")], "").is_err());
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let config = load(
+            &[("KILN_JWT_KEYS", "k1:0123456789abcdef0123456789abcdef")],
+            "",
+        )
+        .unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("0123456789abcdef"), "{debug}");
     }
 
     #[test]

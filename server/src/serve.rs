@@ -1,10 +1,11 @@
 //! `kiln serve`: open the database, migrate, load plugins, listen until told to stop.
 
-use std::path::Path;
+use std::{net::SocketAddr, path::Path};
 
 use anyhow::Context;
 use kiln_core::{
-    Services, SnippetService,
+    AuthService, Services, SnippetService,
+    auth::TokenSigner,
     migrations::{Migrator, bundled},
 };
 use kiln_plugin_host::{PluginEngine, PluginLimits, SnippetExtractorPlugin};
@@ -33,22 +34,46 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let engine = PluginEngine::new()?;
     let snippets = SnippetService::new(load_snippet_extractor(&engine, &config.plugin_dir));
-    let services = Services::new(db, snippets);
+    let auth = auth_service(&config, &db)?;
+    let services = Services::new(db, auth, snippets);
 
     let leptos_options = leptos_options(&config)?;
-    let app = router(AppState {
-        services,
-        leptos_options,
-    });
+    let app = router(AppState::new(services, leptos_options, config.http.clone()));
     let listener = tokio::net::TcpListener::bind(config.site_addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.site_addr))?;
     tracing::info!("Kiln is serving on http://{}", config.site_addr);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("Kiln stopped");
     Ok(())
+}
+
+fn auth_service(config: &Config, db: &kiln_core::db::Db) -> anyhow::Result<AuthService> {
+    let auth = &config.auth;
+    if auth.ephemeral_key {
+        tracing::warn!(
+            "KILN_JWT_KEYS is not set: using a random signing key, so sessions end when Kiln restarts"
+        );
+    }
+    let signer =
+        TokenSigner::new(&auth.keys, &auth.active_kid, auth.access_ttl).context("KILN_JWT_KEYS")?;
+    tracing::info!(
+        active_kid = %auth.active_kid,
+        keys = auth.keys.len(),
+        registration = ?auth.registration,
+        "sessions configured"
+    );
+    Ok(AuthService::new(
+        db.clone(),
+        signer,
+        auth.refresh_ttl,
+        auth.registration,
+    ))
 }
 
 /// The bundled snippet extractor, or `None` (logged) when it cannot be loaded: Kiln

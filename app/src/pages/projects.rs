@@ -1,7 +1,10 @@
 use kiln_types::{PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, Project};
 use leptos::{form::ActionForm, prelude::*};
 
-use crate::server_fns::{CreateProject, list_projects};
+use crate::{
+    server_fns::{CreateProject, list_projects},
+    session::{CsrfField, ErrorNotice},
+};
 
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
@@ -13,13 +16,14 @@ pub fn ProjectsPage() -> impl IntoView {
             .value()
             .get()
             .and_then(Result::err)
-            .map(|e| view! { <p class="error" role="alert">{e.detail}</p> })
+            .map(|error| view! { <ErrorNotice error/> })
     };
     view! {
         <h1>"Projects"</h1>
         <section class="card" aria-labelledby="new-project">
             <h2 id="new-project">"New project"</h2>
             <ActionForm action=create>
+                <CsrfField/>
                 <label for="project-name">"Name"</label>
                 <input
                     id="project-name"
@@ -45,7 +49,7 @@ pub fn ProjectsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match projects.await {
                     Ok(list) => view! { <ProjectList projects=list/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.detail}</p> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
                 }
             })}
         </Transition>
@@ -65,7 +69,7 @@ fn ProjectList(projects: Vec<Project>) -> impl IntoView {
                 .map(|p| {
                     view! {
                         <li class="project">
-                            <strong class="project-name">{p.name}</strong>
+                            <a class="project-name" href=format!("/projects/{}", p.id)>{p.name}</a>
                             <span class="project-description">{p.description}</span>
                             <time datetime=p.created_at.clone()>{p.created_at.clone()}</time>
                         </li>

@@ -1,7 +1,10 @@
 use kiln_types::{MARKDOWN_MAX_BYTES, Snippet};
 use leptos::{form::ActionForm, prelude::*};
 
-use crate::server_fns::ExtractSnippets;
+use crate::{
+    server_fns::ExtractSnippets,
+    session::{CsrfField, ErrorNotice},
+};
 
 #[component]
 pub fn SnippetsPage() -> impl IntoView {
@@ -9,13 +12,14 @@ pub fn SnippetsPage() -> impl IntoView {
     let result = move || {
         extract.value().get().map(|result| match result {
             Ok(snippets) => view! { <SnippetList snippets/> }.into_any(),
-            Err(e) => view! { <p class="error" role="alert">{e.detail}</p> }.into_any(),
+            Err(error) => view! { <ErrorNotice error/> }.into_any(),
         })
     };
     view! {
         <h1>"Extract code snippets"</h1>
         <section class="card">
             <ActionForm action=extract>
+                <CsrfField/>
                 <label for="markdown">"Markdown"</label>
                 <textarea
                     id="markdown"

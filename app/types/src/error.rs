@@ -6,6 +6,7 @@ use server_fn::{
 
 /// Stable, machine-readable error codes. Clients branch on these, never on `detail`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     BadRequest,
@@ -43,6 +44,7 @@ impl ErrorKind {
 
 /// One invalid field of a request, for `validation_error`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -52,6 +54,7 @@ pub struct FieldError {
 ///
 /// `{"type": "...", "detail": "...", "request_id": "...", "fields": [...]}`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{detail}")]
 pub struct ApiError {
     #[serde(rename = "type")]

@@ -3,10 +3,16 @@
 //! Everything here compiles for `wasm32-unknown-unknown` as well as the server, so the
 //! UI validates input with the very rules the service layer enforces.
 
+mod auth;
 mod error;
 mod project;
 mod snippet;
 
+pub use auth::{
+    ACCESS_COOKIE, CSRF_COOKIE, CSRF_FORM_FIELD, CSRF_HEADER, ChangePassword, Credentials,
+    EMAIL_MAX_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, REFRESH_COOKIE, RefreshRequest,
+    SessionView, TokenResponse, User, normalize_email, validate_new_password,
+};
 pub use error::{ApiError, ErrorKind, FieldError};
 pub use project::{NewProject, PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, Project};
 pub use snippet::{ExtractSnippetsRequest, ExtractSnippetsResponse, MARKDOWN_MAX_BYTES, Snippet};
@@ -15,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 /// Body of `GET /health` and `GET /health/ready`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthStatus {
     /// `ok` when healthy.
     pub status: String,

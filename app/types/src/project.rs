@@ -7,6 +7,7 @@ pub const PROJECT_DESCRIPTION_MAX_CHARS: usize = 2000;
 
 /// A project as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Project {
     /// Opaque key, stable for the project's lifetime.
     pub id: String,
@@ -18,6 +19,7 @@ pub struct Project {
 
 /// Input of "create project".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewProject {
     pub name: String,
     #[serde(default)]

@@ -5,12 +5,14 @@ pub const MARKDOWN_MAX_BYTES: usize = 256 * 1024;
 
 /// Body of `POST /api/snippets/extract`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExtractSnippetsRequest {
     pub markdown: String,
 }
 
 /// A fenced code block found in Markdown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Snippet {
     /// First word of the info string (`rust` for "```rust title=a.rs"); `null` without one.
     pub language: Option<String>,
@@ -25,6 +27,7 @@ pub struct Snippet {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExtractSnippetsResponse {
     pub snippets: Vec<Snippet>,
 }

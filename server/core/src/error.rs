@@ -7,6 +7,12 @@ pub enum ServiceError {
     #[error("{0}")]
     Invalid(ApiError),
     #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
@@ -24,6 +30,9 @@ impl ServiceError {
     pub fn to_api_error(&self) -> ApiError {
         match self {
             Self::Invalid(error) => error.clone(),
+            Self::Unauthorized(detail) => ApiError::new(ErrorKind::Unauthorized, detail),
+            Self::Forbidden(detail) => ApiError::new(ErrorKind::Forbidden, detail),
+            Self::NotFound(detail) => ApiError::new(ErrorKind::NotFound, detail),
             Self::Conflict(detail) => ApiError::new(ErrorKind::Conflict, detail),
             Self::Unavailable(detail) => ApiError::new(ErrorKind::ServiceUnavailable, detail),
             Self::Plugin(PluginError::InputTooLarge { size, limit }) => ApiError::new(

@@ -3,7 +3,7 @@
 use kiln_types::{NewProject, Project};
 use surrealdb::types::SurrealValue;
 
-use crate::{ServiceError, db::Db};
+use crate::{ServiceError, access::require_project_owner, auth::Principal, db::Db};
 
 /// The columns every project query returns, with ids and times as plain strings.
 /// Times have a fixed width (microseconds, UTC), so they also sort as strings.
@@ -40,33 +40,58 @@ impl ProjectService {
         Self { db }
     }
 
-    /// Newest first.
-    pub async fn list(&self) -> Result<Vec<Project>, ServiceError> {
+    /// The caller's projects, newest first.
+    pub async fn list(&self, principal: &Principal) -> Result<Vec<Project>, ServiceError> {
         let mut response = self
             .db
             .query(format!(
-                "SELECT {PROJECT_FIELDS} FROM project ORDER BY created_at DESC, id DESC"
+                "SELECT {PROJECT_FIELDS} FROM project WHERE owner = type::record('user', $owner)
+                 ORDER BY created_at DESC, id DESC"
             ))
+            .bind(("owner", principal.user_id.clone()))
             .await?
             .check()?;
         let rows: Vec<ProjectRow> = response.take(0)?;
         Ok(rows.into_iter().map(Project::from).collect())
     }
 
-    pub async fn create(&self, input: NewProject) -> Result<Project, ServiceError> {
+    pub async fn get(&self, principal: &Principal, id: &str) -> Result<Project, ServiceError> {
+        let project = require_project_owner(&self.db, principal, id).await?;
+        let mut response = self
+            .db
+            .query(format!(
+                "SELECT {PROJECT_FIELDS} FROM ONLY type::record('project', $id)"
+            ))
+            .bind(("id", project.id))
+            .await?
+            .check()?;
+        let row: Option<ProjectRow> = response.take(0)?;
+        row.map(Project::from)
+            .ok_or_else(|| ServiceError::NotFound(format!("no project with id {id:?}")))
+    }
+
+    /// A new project owned by the caller.
+    pub async fn create(
+        &self,
+        principal: &Principal,
+        input: NewProject,
+    ) -> Result<Project, ServiceError> {
         let input = input.validated()?;
         let response = self
             .db
             .query(format!(
-                "LET $created = (CREATE ONLY project CONTENT {{ name: $name, description: $description }});
+                "LET $created = (CREATE ONLY project CONTENT {{
+                     name: $name, description: $description, owner: type::record('user', $owner)
+                 }});
                  SELECT {PROJECT_FIELDS} FROM ONLY $created.id;"
             ))
+            .bind(("owner", principal.user_id.clone()))
             .bind(("name", input.name.clone()))
             .bind(("description", input.description))
             .await?
             .check();
         let mut response = response.map_err(|error| {
-            if error.message().contains("project_name") {
+            if error.message().contains("project_owner_name") {
                 ServiceError::Conflict(format!("a project named \"{}\" already exists", input.name))
             } else {
                 ServiceError::Database(error)
@@ -93,7 +118,20 @@ mod tests {
     async fn service() -> ProjectService {
         let db = connect(&DbConfig::memory()).await.unwrap();
         Migrator::new(&db, bundled()).up().await.unwrap();
+        db.query("CREATE user:alice SET email = 'alice@example.org'; CREATE user:bob SET email = 'bob@example.org';")
+            .await
+            .unwrap()
+            .check()
+            .unwrap();
         ProjectService::new(db)
+    }
+
+    fn user(id: &str) -> Principal {
+        Principal {
+            user_id: id.into(),
+            is_admin: false,
+            csrf_token: String::new(),
+        }
     }
 
     fn new(name: &str) -> NewProject {
@@ -104,31 +142,45 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn created_projects_are_listed_newest_first() {
+    async fn each_owner_lists_only_their_projects_newest_first() {
         let projects = service().await;
-        let a = projects.create(new("alpha")).await.unwrap();
-        let b = projects.create(new("  beta ")).await.unwrap();
+        let (alice, bob) = (user("alice"), user("bob"));
+        let a = projects.create(&alice, new("alpha")).await.unwrap();
+        let b = projects.create(&alice, new("  beta ")).await.unwrap();
+        projects.create(&bob, new("gamma")).await.unwrap();
         assert_eq!(b.name, "beta");
         assert!(!a.id.is_empty() && a.id != b.id);
-        let names: Vec<_> = projects
-            .list()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
-        assert_eq!(names, ["beta", "alpha"]);
+        let names = |list: Vec<Project>| list.into_iter().map(|p| p.name).collect::<Vec<_>>();
+        assert_eq!(
+            names(projects.list(&alice).await.unwrap()),
+            ["beta", "alpha"]
+        );
+        assert_eq!(names(projects.list(&bob).await.unwrap()), ["gamma"]);
     }
 
     #[tokio::test]
-    async fn a_duplicate_name_is_a_conflict_and_invalid_input_is_refused() {
+    async fn only_the_owner_may_open_a_project() {
         let projects = service().await;
-        projects.create(new("same")).await.unwrap();
-        let dup = projects.create(new("same")).await.unwrap_err();
+        let (alice, bob) = (user("alice"), user("bob"));
+        let a = projects.create(&alice, new("alpha")).await.unwrap();
+        assert_eq!(projects.get(&alice, &a.id).await.unwrap(), a);
+        let refused = projects.get(&bob, &a.id).await.unwrap_err();
+        assert_eq!(refused.to_api_error().kind, ErrorKind::Forbidden);
+        let missing = projects.get(&alice, "nope").await.unwrap_err();
+        assert_eq!(missing.to_api_error().kind, ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn names_are_unique_per_owner_and_invalid_input_is_refused() {
+        let projects = service().await;
+        let (alice, bob) = (user("alice"), user("bob"));
+        projects.create(&alice, new("same")).await.unwrap();
+        let dup = projects.create(&alice, new("same")).await.unwrap_err();
         assert_eq!(dup.to_api_error().kind, ErrorKind::Conflict, "{dup}");
-        let blank = projects.create(new("  ")).await.unwrap_err();
+        projects.create(&bob, new("same")).await.unwrap();
+        let blank = projects.create(&alice, new("  ")).await.unwrap_err();
         assert_eq!(blank.to_api_error().kind, ErrorKind::ValidationError);
-        assert_eq!(projects.list().await.unwrap().len(), 1);
+        assert_eq!(projects.list(&alice).await.unwrap().len(), 1);
     }
 
     #[tokio::test]

@@ -1,10 +1,14 @@
 use axum::{
     Json,
-    http::{StatusCode, header},
+    extract::Request,
+    http::{HeaderValue, StatusCode, header},
+    middleware::Next,
     response::{IntoResponse, Response},
 };
 use kiln_core::ServiceError;
 use kiln_types::{ApiError, ErrorKind};
+
+use super::AppState;
 
 /// The JSON error envelope as an HTTP response.
 #[derive(Debug)]
@@ -26,26 +30,62 @@ impl IntoResponse for ApiErrorResponse {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.kind.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(self.0)).into_response()
+        let mut response = (status, Json(&self.0)).into_response();
+        if self.0.kind == ErrorKind::Unauthorized {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        // The outermost middleware adds the request id (see `complete_error_envelopes`).
+        response.extensions_mut().insert(self.0);
+        response
     }
 }
 
-/// Middleware answers some errors (413 from the body limit) with a bare text body;
-/// this gives them the envelope every other error has.
-pub async fn envelope_for_bare_errors(response: Response) -> Response {
-    let is_json = response
+/// Gives every error the full envelope: the request id in the body (so a user can quote
+/// it and an operator can find the log lines), and a body for the errors middleware
+/// answers with bare text (413 from the body limit).
+pub async fn complete_error_envelopes(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let mut response = next.run(request).await;
+    let error = match response.extensions_mut().remove::<ApiError>() {
+        Some(error) => error,
+        None if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&response) => {
+            ApiError::new(
+                ErrorKind::PayloadTooLarge,
+                format!(
+                    "request bodies are limited to {} bytes",
+                    state.settings.json_body_limit
+                ),
+            )
+        }
+        None => return response,
+    };
+    let error = ApiError {
+        request_id,
+        ..error
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = Json(&error).into_response().into_body();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, body)
+}
+
+fn is_json(response: &Response) -> bool {
+    response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
-        let error = ApiError::new(
-            ErrorKind::PayloadTooLarge,
-            format!(
-                "request bodies are limited to {} bytes",
-                super::JSON_BODY_LIMIT
-            ),
-        );
-        return ApiErrorResponse(error).into_response();
-    }
-    response
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"))
 }

@@ -11,11 +11,18 @@ fn ok() -> Json<HealthStatus> {
 }
 
 /// Liveness: the process answers. No I/O.
+#[utoipa::path(get, path = "/health", tag = "health",
+    responses((status = 200, body = HealthStatus)))]
 pub async fn live() -> Json<HealthStatus> {
     ok()
 }
 
 /// Readiness: the database answers a query.
+#[utoipa::path(get, path = "/health/ready", tag = "health",
+    responses(
+        (status = 200, body = HealthStatus),
+        (status = 503, description = "The database does not answer", body = ApiError),
+    ))]
 pub async fn ready(
     State(services): State<Services>,
 ) -> Result<Json<HealthStatus>, ApiErrorResponse> {

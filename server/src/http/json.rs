@@ -33,3 +33,24 @@ fn rejection_to_error(rejection: &JsonRejection) -> ApiError {
     };
     ApiError::new(kind, rejection.body_text())
 }
+
+/// An optional JSON body: no `Content-Type` means no body; anything else must parse.
+impl<S, T> axum::extract::OptionalFromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiErrorResponse;
+
+    async fn from_request(request: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        if !request
+            .headers()
+            .contains_key(axum::http::header::CONTENT_TYPE)
+        {
+            return Ok(None);
+        }
+        <Self as FromRequest<S>>::from_request(request, state)
+            .await
+            .map(Some)
+    }
+}

@@ -1,59 +1,162 @@
-//! The HTTP transport: REST routes, the Leptos app and its server functions.
+//! The HTTP transport: REST routes, the Leptos app and its server functions, and the
+//! envelope around every request (ids, limits, authentication, errors).
 
+mod auth;
 mod error;
 mod health;
 mod json;
+mod openapi;
+mod projects;
+mod rate_limit;
+mod session;
 mod snippets;
+
+use std::sync::Arc;
 
 use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef},
-    routing::{any, get, post},
+    http::{HeaderName, HeaderValue, Method, header},
+    middleware::{from_fn, from_fn_with_state},
+    routing::any,
 };
 use kiln_app::{App, shell};
-use kiln_core::Services;
+use kiln_core::{Services, auth::cookies::CookiePolicy};
 use kiln_types::{ApiError, ErrorKind};
 use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use error::ApiErrorResponse;
+pub use rate_limit::RateLimits;
+pub use session::PUBLIC_PATHS;
 
-/// Largest JSON body accepted by default.
-const JSON_BODY_LIMIT: usize = 1 << 20;
+/// Which other origins may call the API from a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// No CORS headers: only Kiln's own pages.
+    SameOriginOnly,
+    /// These origins, with credentials (cookies).
+    List(Vec<String>),
+    /// Any origin, never with credentials (development only).
+    AnyWithoutCredentials,
+}
+
+/// Transport settings from the configuration.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest request body outside upload routes (`KILN_JSON_BODY_LIMIT`).
+    pub json_body_limit: usize,
+    /// `Secure` cookies: Kiln is served over https (`KILN_PUBLIC_URL`).
+    pub secure_cookies: bool,
+    pub cors: CorsOrigins,
+    pub rate_limits: RateLimits,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            json_body_limit: 1 << 20,
+            secure_cookies: false,
+            cors: CorsOrigins::SameOriginOnly,
+            rate_limits: RateLimits {
+                ip_per_minute: 600,
+                user_per_minute: 1200,
+                auth_per_minute: 10,
+                trust_forwarded_for: false,
+            },
+        }
+    }
+}
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub services: Services,
     pub leptos_options: LeptosOptions,
+    pub settings: Arc<HttpSettings>,
+    rate_limiters: Arc<rate_limit::RateLimiters>,
+    openapi: Arc<utoipa::openapi::OpenApi>,
+}
+
+impl AppState {
+    pub fn new(services: Services, leptos_options: LeptosOptions, settings: HttpSettings) -> Self {
+        Self {
+            rate_limiters: rate_limit::RateLimiters::new(settings.rate_limits),
+            openapi: Arc::new(api_routes().split_for_parts().1),
+            services,
+            leptos_options,
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+/// Every REST route, each registered together with its OpenAPI description.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(openapi::document))
+        .routes(routes!(openapi::page))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(projects::get))
+        .routes(routes!(snippets::extract))
+}
+
+/// The OpenAPI document of [`router`]'s REST routes.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
 }
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let services = state.services.clone();
-    let api = Router::new()
-        .route("/api/snippets/extract", post(snippets::extract))
-        .route("/api/{*rest}", any(api_not_found));
+    let context = {
+        let services = state.services.clone();
+        let cookies = state.cookie_policy();
+        move || {
+            provide_context(services.clone());
+            provide_context::<CookiePolicy>(cookies);
+        }
+    };
+    let (api, _) = api_routes().split_for_parts();
+    let limit = state.settings.json_body_limit;
     Router::new()
-        .route("/health", get(health::live))
-        .route("/health/ready", get(health::ready))
         .merge(api)
-        .leptos_routes_with_context(&state, routes, move || provide_context(services.clone()), {
+        .leptos_routes_with_context(&state, routes, context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
+        // Only matched routes: unknown paths stay 404, whoever asks.
+        .route_layer(from_fn(session::require_user))
+        .route("/api/{*rest}", any(api_not_found))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(
+            state.clone(),
+            rate_limit::limit_per_user,
+        ))
+        .layer(from_fn_with_state(state.clone(), session::authenticate))
+        .layer(from_fn_with_state(state.clone(), rate_limit::limit_per_ip))
         // Two limits: the first for axum's extractors, the second for everything else
         // (server functions read their bodies themselves). A declared length over the
         // limit is refused before a byte of the body is read.
-        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .layer(RequestBodyLimitLayer::new(JSON_BODY_LIMIT))
-        .layer(axum::middleware::map_response(
-            error::envelope_for_bare_errors,
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(cors_layer(&state.settings.cors))
+        .layer(from_fn_with_state(
+            state.clone(),
+            error::complete_error_envelopes,
         ))
         .layer(
             tower::ServiceBuilder::new()
@@ -62,6 +165,37 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::x_request_id()),
         )
         .with_state(state)
+}
+
+fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
+    let methods = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    ];
+    let headers = [
+        header::CONTENT_TYPE,
+        header::AUTHORIZATION,
+        HeaderName::from_static(kiln_types::CSRF_HEADER),
+        HeaderName::from_static("x-request-id"),
+    ];
+    match origins {
+        CorsOrigins::SameOriginOnly => CorsLayer::new(),
+        CorsOrigins::AnyWithoutCredentials => CorsLayer::new()
+            .allow_origin(tower_http::cors::Any)
+            .allow_methods(methods)
+            .allow_headers(headers),
+        CorsOrigins::List(list) => CorsLayer::new()
+            .allow_origin(AllowOrigin::list(
+                list.iter()
+                    .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+            ))
+            .allow_methods(methods)
+            .allow_headers(headers)
+            .allow_credentials(true),
+    }
 }
 
 /// Every log line of a request carries its id.

@@ -1,6 +1,8 @@
 //! Helpers for tests that run the real `kiln` binary (and other real servers).
 #![allow(dead_code)] // each test crate uses its own subset
 
+pub mod app;
+
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::{TcpListener, TcpStream},

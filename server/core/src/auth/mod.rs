@@ -1,0 +1,501 @@
+//! Accounts and sessions: registration, login, rotating refresh tokens, password changes.
+//!
+//! A session is a *family* of refresh tokens: each refresh spends the presented token
+//! and issues its successor. Presenting a spent token again means it was stolen (or
+//! replayed), so the whole family is revoked and both holders must log in again.
+
+pub mod cookies;
+mod password;
+mod refresh;
+pub mod tokens;
+
+use std::{fmt, str::FromStr, time::Duration};
+
+use base64::Engine;
+use kiln_types::{ApiError, ChangePassword, Credentials, TokenResponse, User, normalize_email};
+use surrealdb::types::SurrealValue;
+
+pub use refresh::RefreshStore;
+pub use tokens::{KeyError, SigningKey, TokenError, TokenSigner};
+
+use crate::{ServiceError, db::Db};
+
+/// Who is making a request, as proven by a verified access token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub is_admin: bool,
+    /// The session's CSRF token (see [`kiln_types::CSRF_HEADER`]).
+    pub csrf_token: String,
+}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principal")
+            .field("user_id", &self.user_id)
+            .field("is_admin", &self.is_admin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who may create an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationPolicy {
+    Open,
+    Closed,
+    /// Only the first account (a single-user installation).
+    FirstUserOnly,
+}
+
+impl FromStr for RegistrationPolicy {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "open" => Ok(Self::Open),
+            "closed" => Ok(Self::Closed),
+            "first-user-only" => Ok(Self::FirstUserOnly),
+            other => Err(format!(
+                "registration must be open, closed or first-user-only, not {other:?}"
+            )),
+        }
+    }
+}
+
+/// A freshly issued token pair with the facts a transport needs to set cookies.
+pub struct Session {
+    pub user: User,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub csrf_token: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// The body API clients receive.
+    pub fn token_response(&self) -> TokenResponse {
+        TokenResponse {
+            access_token: self.access_token.clone(),
+            token_type: "bearer".into(),
+            expires_in: self.access_ttl.as_secs(),
+            refresh_token: self.refresh_token.clone(),
+            user: self.user.clone(),
+        }
+    }
+}
+
+const USER_FIELDS: &str = "record::id(id) AS id, email, is_admin, password_hash, \
+     time::format(created_at, '%Y-%m-%dT%H:%M:%S%.6fZ') AS created_at";
+
+#[derive(Debug, SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct UserRow {
+    id: String,
+    email: String,
+    is_admin: bool,
+    password_hash: Option<String>,
+    created_at: String,
+}
+
+impl UserRow {
+    fn user(&self) -> User {
+        User {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            is_admin: self.is_admin,
+            created_at: self.created_at.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthService {
+    db: Db,
+    signer: TokenSigner,
+    refresh: RefreshStore,
+    policy: RegistrationPolicy,
+}
+
+fn invalid_credentials() -> ServiceError {
+    ServiceError::Unauthorized("invalid email or password".into())
+}
+
+impl AuthService {
+    pub fn new(
+        db: Db,
+        signer: TokenSigner,
+        refresh_ttl: Duration,
+        policy: RegistrationPolicy,
+    ) -> Self {
+        Self {
+            refresh: RefreshStore::new(db.clone(), refresh_ttl),
+            db,
+            signer,
+            policy,
+        }
+    }
+
+    pub fn signer(&self) -> &TokenSigner {
+        &self.signer
+    }
+
+    /// Creates an account and logs it in. The first account administers the installation
+    /// and adopts projects created before accounts existed.
+    pub async fn register(&self, credentials: Credentials) -> Result<Session, ServiceError> {
+        let credentials = credentials.validated()?;
+        let is_first = self.user_count().await? == 0;
+        match self.policy {
+            RegistrationPolicy::Open => {}
+            RegistrationPolicy::Closed => {
+                return Err(ServiceError::Forbidden("registration is closed".into()));
+            }
+            RegistrationPolicy::FirstUserOnly if !is_first => {
+                return Err(ServiceError::Forbidden(
+                    "this installation already has its account; registration is closed".into(),
+                ));
+            }
+            RegistrationPolicy::FirstUserOnly => {}
+        }
+        let password_hash = password::hash(credentials.password).await?;
+        let response = self
+            .db
+            .query(format!(
+                "LET $created = (CREATE ONLY user CONTENT {{
+                     email: $email, password_hash: $hash, is_admin: $is_admin
+                 }});
+                 IF $is_admin {{ UPDATE project SET owner = $created.id WHERE owner = NONE }};
+                 SELECT {USER_FIELDS} FROM ONLY $created.id;"
+            ))
+            .bind(("email", credentials.email.clone()))
+            .bind(("hash", password_hash))
+            .bind(("is_admin", is_first))
+            .await?
+            .check();
+        let mut response = response.map_err(|error| {
+            if error.message().contains("user_email") {
+                ServiceError::Conflict("an account with this email already exists".into())
+            } else {
+                ServiceError::Database(error)
+            }
+        })?;
+        let row: Option<UserRow> = response.take(2)?;
+        let row = row.ok_or_else(|| ServiceError::Internal("created user not returned".into()))?;
+        tracing::info!(user = %row.id, admin = row.is_admin, "account registered");
+        self.start_session(row.user()).await
+    }
+
+    pub async fn login(&self, credentials: Credentials) -> Result<Session, ServiceError> {
+        let email = normalize_email(&credentials.email);
+        if email.is_empty() || credentials.password.is_empty() {
+            return Err(invalid_credentials());
+        }
+        if credentials.password.chars().count() > kiln_types::PASSWORD_MAX_CHARS {
+            return Err(invalid_credentials());
+        }
+        let row = self.user_by_email(&email).await?;
+        let stored = row.as_ref().and_then(|row| row.password_hash.clone());
+        let matches = password::verify(credentials.password, stored).await?;
+        match row {
+            Some(row) if matches => {
+                tracing::info!(user = %row.id, "logged in");
+                self.start_session(row.user()).await
+            }
+            _ => {
+                tracing::info!("login refused");
+                Err(invalid_credentials())
+            }
+        }
+    }
+
+    /// Spends `refresh_token` and issues its successor. A browser (cookie) refresh must
+    /// also present the session's CSRF token.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        csrf_token: Option<&str>,
+    ) -> Result<Session, ServiceError> {
+        let spent = self.refresh.spend(refresh_token, csrf_token).await?;
+        let row = self
+            .user_row(&spent.user_id)
+            .await?
+            .ok_or_else(|| ServiceError::Unauthorized("the account no longer exists".into()))?;
+        let refresh_token = self
+            .refresh
+            .issue(&spent.user_id, &spent.family, &spent.csrf_token)
+            .await?;
+        self.session(row.user(), refresh_token, spent.csrf_token)
+    }
+
+    /// Ends the session `refresh_token` belongs to. Unknown tokens are ignored:
+    /// logging out twice is not an error.
+    pub async fn logout(&self, refresh_token: &str) -> Result<(), ServiceError> {
+        self.refresh.revoke_family_of(refresh_token).await
+    }
+
+    pub async fn me(&self, principal: &Principal) -> Result<User, ServiceError> {
+        self.user_row(&principal.user_id)
+            .await?
+            .map(|row| row.user())
+            .ok_or_else(|| ServiceError::Unauthorized("the account no longer exists".into()))
+    }
+
+    /// Checks the current password, stores the new one, ends every other session and
+    /// starts a fresh one for the caller.
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        change: ChangePassword,
+    ) -> Result<Session, ServiceError> {
+        kiln_types::validate_new_password("new_password", &change.new_password)?;
+        let row = self
+            .user_row(&principal.user_id)
+            .await?
+            .ok_or_else(|| ServiceError::Unauthorized("the account no longer exists".into()))?;
+        if !password::verify(change.current_password, row.password_hash.clone()).await? {
+            return Err(ApiError::invalid_field("current_password", "is incorrect").into());
+        }
+        let hash = password::hash(change.new_password).await?;
+        self.db
+            .query("UPDATE type::record('user', $id) SET password_hash = $hash")
+            .bind(("id", row.id.clone()))
+            .bind(("hash", hash))
+            .await?
+            .check()?;
+        self.refresh.revoke_user(&row.id).await?;
+        tracing::info!(user = %row.id, "password changed; other sessions ended");
+        self.start_session(row.user()).await
+    }
+
+    /// Verifies an access token (see [`TokenSigner::verify`]).
+    pub fn verify_access_token(&self, token: &str) -> Result<Principal, TokenError> {
+        self.signer.verify(token)
+    }
+
+    async fn start_session(&self, user: User) -> Result<Session, ServiceError> {
+        let family = random_token::<16>()?;
+        let csrf_token = random_token::<32>()?;
+        let refresh_token = self.refresh.issue(&user.id, &family, &csrf_token).await?;
+        self.session(user, refresh_token, csrf_token)
+    }
+
+    fn session(
+        &self,
+        user: User,
+        refresh_token: String,
+        csrf_token: String,
+    ) -> Result<Session, ServiceError> {
+        let principal = Principal {
+            user_id: user.id.clone(),
+            is_admin: user.is_admin,
+            csrf_token: csrf_token.clone(),
+        };
+        let access_token = self
+            .signer
+            .issue(&principal)
+            .map_err(|error| ServiceError::Internal(format!("signing an access token: {error}")))?;
+        Ok(Session {
+            user,
+            access_token,
+            refresh_token,
+            csrf_token,
+            access_ttl: self.signer.ttl(),
+            refresh_ttl: self.refresh.ttl(),
+        })
+    }
+
+    async fn user_count(&self) -> Result<usize, ServiceError> {
+        let mut response = self
+            .db
+            .query("SELECT VALUE id FROM user LIMIT 1")
+            .await?
+            .check()?;
+        let ids: Vec<surrealdb::types::RecordId> = response.take(0)?;
+        Ok(ids.len())
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, ServiceError> {
+        let mut response = self
+            .db
+            .query(format!(
+                "SELECT {USER_FIELDS} FROM user WHERE email = $email LIMIT 1"
+            ))
+            .bind(("email", email.to_owned()))
+            .await?
+            .check()?;
+        let rows: Vec<UserRow> = response.take(0)?;
+        Ok(rows.into_iter().next())
+    }
+
+    async fn user_row(&self, id: &str) -> Result<Option<UserRow>, ServiceError> {
+        let mut response = self
+            .db
+            .query(format!(
+                "SELECT {USER_FIELDS} FROM ONLY type::record('user', $id)"
+            ))
+            .bind(("id", id.to_owned()))
+            .await?
+            .check()?;
+        Ok(response.take(0)?)
+    }
+}
+
+/// `N` random bytes from the operating system.
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], ServiceError> {
+    let mut bytes = [0; N];
+    getrandom::fill(&mut bytes)
+        .map_err(|error| ServiceError::Internal(format!("no randomness: {error}")))?;
+    Ok(bytes)
+}
+
+/// `N` random bytes as URL-safe base64 without padding.
+pub(crate) fn random_token<const N: usize>() -> Result<String, ServiceError> {
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<N>()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use kiln_types::ErrorKind;
+
+    use super::*;
+    use crate::{
+        db::{DbConfig, connect},
+        migrations::{Migrator, bundled},
+    };
+
+    async fn service(policy: RegistrationPolicy) -> AuthService {
+        let db = connect(&DbConfig::memory()).await.unwrap();
+        Migrator::new(&db, bundled()).up().await.unwrap();
+        let key = SigningKey {
+            kid: "k1".into(),
+            secret: vec![1; 32],
+        };
+        let signer = TokenSigner::new(&[key], "k1", Duration::from_secs(900)).unwrap();
+        AuthService::new(db, signer, Duration::from_secs(3600), policy)
+    }
+
+    fn creds(email: &str) -> Credentials {
+        Credentials {
+            email: email.into(),
+            password: "correct horse battery".into(),
+        }
+    }
+
+    fn kind(error: ServiceError) -> ErrorKind {
+        error.to_api_error().kind
+    }
+
+    #[tokio::test]
+    async fn the_first_account_is_admin_and_emails_are_unique() {
+        let auth = service(RegistrationPolicy::Open).await;
+        let first = auth.register(creds("Ada@Example.org")).await.unwrap();
+        assert!(first.user.is_admin);
+        assert_eq!(first.user.email, "ada@example.org");
+        let second = auth.register(creds("bob@example.org")).await.unwrap();
+        assert!(!second.user.is_admin);
+        let dup = auth.register(creds("ADA@example.org")).await.unwrap_err();
+        assert_eq!(kind(dup), ErrorKind::Conflict);
+        let principal = auth.verify_access_token(&second.access_token).unwrap();
+        assert_eq!(auth.me(&principal).await.unwrap(), second.user);
+    }
+
+    #[tokio::test]
+    async fn registration_policies_are_enforced() {
+        let closed = service(RegistrationPolicy::Closed).await;
+        let refused = closed.register(creds("a@example.org")).await.unwrap_err();
+        assert_eq!(kind(refused), ErrorKind::Forbidden);
+        let single = service(RegistrationPolicy::FirstUserOnly).await;
+        single.register(creds("a@example.org")).await.unwrap();
+        let refused = single.register(creds("b@example.org")).await.unwrap_err();
+        assert_eq!(kind(refused), ErrorKind::Forbidden);
+    }
+
+    #[tokio::test]
+    async fn login_refuses_wrong_passwords_and_unknown_emails_alike() {
+        let auth = service(RegistrationPolicy::Open).await;
+        auth.register(creds("a@example.org")).await.unwrap();
+        assert!(auth.login(creds(" A@example.org ")).await.is_ok());
+        let wrong = Credentials {
+            password: "wrong password".into(),
+            ..creds("a@example.org")
+        };
+        let wrong = auth.login(wrong).await.unwrap_err();
+        let unknown = auth.login(creds("x@example.org")).await.unwrap_err();
+        assert_eq!(wrong.to_api_error(), unknown.to_api_error());
+        assert_eq!(kind(wrong), ErrorKind::Unauthorized);
+    }
+
+    #[tokio::test]
+    async fn refresh_rotates_and_a_replayed_token_revokes_the_family() {
+        let auth = service(RegistrationPolicy::Open).await;
+        let login = auth.register(creds("a@example.org")).await.unwrap();
+        let next = auth.refresh(&login.refresh_token, None).await.unwrap();
+        assert_ne!(next.refresh_token, login.refresh_token);
+        assert_eq!(next.csrf_token, login.csrf_token);
+        // The first token is spent: presenting it again ends the whole session…
+        let replay = auth.refresh(&login.refresh_token, None).await.unwrap_err();
+        assert_eq!(kind(replay), ErrorKind::Unauthorized);
+        // …including the legitimate successor.
+        let successor = auth.refresh(&next.refresh_token, None).await.unwrap_err();
+        assert_eq!(kind(successor), ErrorKind::Unauthorized);
+        // Other sessions of the same user are untouched.
+        let other = auth.login(creds("a@example.org")).await.unwrap();
+        assert!(auth.refresh(&other.refresh_token, None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_browser_refresh_needs_the_session_csrf_token() {
+        let auth = service(RegistrationPolicy::Open).await;
+        let login = auth.register(creds("a@example.org")).await.unwrap();
+        let forged = auth
+            .refresh(&login.refresh_token, Some("guess"))
+            .await
+            .unwrap_err();
+        assert_eq!(kind(forged), ErrorKind::Forbidden);
+        assert!(
+            auth.refresh(&login.refresh_token, Some(&login.csrf_token))
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn logout_and_password_changes_end_sessions() {
+        let auth = service(RegistrationPolicy::Open).await;
+        let first = auth.register(creds("a@example.org")).await.unwrap();
+        auth.logout(&first.refresh_token).await.unwrap();
+        auth.logout("not a token").await.unwrap();
+        assert!(auth.refresh(&first.refresh_token, None).await.is_err());
+
+        let phone = auth.login(creds("a@example.org")).await.unwrap();
+        let laptop = auth.login(creds("a@example.org")).await.unwrap();
+        let principal = auth.verify_access_token(&laptop.access_token).unwrap();
+        let wrong = ChangePassword {
+            current_password: "nope nope".into(),
+            new_password: "a new passphrase".into(),
+        };
+        let wrong = auth.change_password(&principal, wrong).await.unwrap_err();
+        assert_eq!(kind(wrong), ErrorKind::ValidationError);
+        let change = ChangePassword {
+            current_password: "correct horse battery".into(),
+            new_password: "a new passphrase".into(),
+        };
+        let fresh = auth.change_password(&principal, change).await.unwrap();
+        assert!(auth.refresh(&phone.refresh_token, None).await.is_err());
+        assert!(auth.refresh(&fresh.refresh_token, None).await.is_ok());
+        assert!(auth.login(creds("a@example.org")).await.is_err());
+        let new_login = Credentials {
+            password: "a new passphrase".into(),
+            ..creds("a@example.org")
+        };
+        assert!(auth.login(new_login).await.is_ok());
+    }
+}

@@ -1,0 +1,249 @@
+//! Who is calling: bearer tokens for API clients, cookies for browsers (with CSRF), and
+//! the rule that every route needs a user unless it is listed as public.
+
+use axum::{
+    body::Body,
+    extract::{FromRequestParts, Request, State},
+    http::{HeaderMap, HeaderValue, Method, header, request::Parts},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use kiln_core::{
+    Principal,
+    auth::{
+        Session,
+        cookies::{CookiePolicy, find_cookie},
+    },
+};
+use kiln_types::{
+    ACCESS_COOKIE, ApiError, CSRF_FORM_FIELD, CSRF_HEADER, ErrorKind, REFRESH_COOKIE,
+};
+use subtle::ConstantTimeEq;
+
+use super::{ApiErrorResponse, AppState};
+
+/// Routes anyone may call. Everything else needs a user: a route added without thought
+/// is private, and the authorization matrix test lists this set explicitly.
+pub const PUBLIC_PATHS: &[&str] = &[
+    "/health",
+    "/health/ready",
+    "/api/openapi.json",
+    "/api/docs",
+    "/api/auth/register",
+    "/api/auth/login",
+    "/api/auth/refresh",
+    "/api/auth/logout",
+    "/api/ui/session",
+    "/api/ui/login",
+    "/api/ui/register",
+    "/api/ui/refresh",
+    "/api/ui/logout",
+    "/login",
+    "/register",
+];
+
+fn unauthorized(detail: &str) -> Response {
+    ApiErrorResponse(ApiError::new(ErrorKind::Unauthorized, detail)).into_response()
+}
+
+fn csrf_refused() -> Response {
+    ApiErrorResponse(ApiError::new(
+        ErrorKind::Forbidden,
+        format!("missing or invalid CSRF token: send the {CSRF_HEADER} header"),
+    ))
+    .into_response()
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let values = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok());
+    find_cookie(values, name)
+}
+
+/// A top-level page load in a browser.
+fn is_page_navigation(request: &Request) -> bool {
+    let path = request.uri().path();
+    matches!(*request.method(), Method::GET | Method::HEAD)
+        && !path.starts_with("/api/")
+        && !path.starts_with("/pkg/")
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// Finds the caller's [`Principal`] and puts it into the request's extensions.
+///
+/// - `Authorization: Bearer` wins; an invalid one is a 401 at once.
+/// - The access cookie: an expired one counts as no cookie; a valid one on a
+///   state-changing request must come with the CSRF token, in the header or (for forms
+///   posted without JavaScript) the form field.
+/// - A page load without a valid access token but with a refresh cookie refreshes the
+///   session on the spot, so a returning user is not sent to the login page.
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let auth = &state.services.auth;
+    if let Some(value) = request.headers().get(header::AUTHORIZATION) {
+        let token = value.to_str().ok().and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or(value.strip_prefix("bearer "))
+        });
+        let Some(token) = token else {
+            return unauthorized("the Authorization header must be `Bearer <access token>`");
+        };
+        match auth.verify_access_token(token.trim()) {
+            Ok(principal) => {
+                request.extensions_mut().insert(principal);
+                return next.run(request).await;
+            }
+            Err(error) => {
+                tracing::debug!(%error, "bearer token refused");
+                return unauthorized("the access token is invalid or has expired");
+            }
+        }
+    }
+    let from_cookie = cookie(request.headers(), ACCESS_COOKIE)
+        .and_then(|token| auth.verify_access_token(token).ok());
+    if let Some(principal) = from_cookie {
+        if !request.method().is_safe() {
+            request = match check_csrf(
+                request,
+                &principal.csrf_token,
+                state.settings.json_body_limit,
+            )
+            .await
+            {
+                Ok(request) => request,
+                Err(response) => return response,
+            };
+        }
+        request.extensions_mut().insert(principal);
+        return next.run(request).await;
+    }
+    if is_page_navigation(&request)
+        && let Some(refresh_token) = cookie(request.headers(), REFRESH_COOKIE).map(str::to_owned)
+    {
+        let policy = state.cookie_policy();
+        return match auth.refresh(&refresh_token, None).await {
+            Ok(session) => {
+                request.extensions_mut().insert(principal_of(&session));
+                let mut response = next.run(request).await;
+                set_cookies(response.headers_mut(), policy.session_cookies(&session));
+                response
+            }
+            Err(error) => {
+                tracing::debug!(%error, "session could not be refreshed");
+                let mut response = next.run(request).await;
+                set_cookies(response.headers_mut(), policy.cleared_cookies());
+                response
+            }
+        };
+    }
+    next.run(request).await
+}
+
+pub fn principal_of(session: &Session) -> Principal {
+    Principal {
+        user_id: session.user.id.clone(),
+        is_admin: session.user.is_admin,
+        csrf_token: session.csrf_token.clone(),
+    }
+}
+
+pub fn set_cookies(headers: &mut HeaderMap, cookies: [String; 3]) {
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+}
+
+/// The double-submit check, bound to the session: the token must equal the one signed
+/// into the access token, so a cookie planted by a sibling subdomain cannot pass.
+async fn check_csrf(
+    request: Request,
+    expected: &str,
+    body_limit: usize,
+) -> Result<Request, Response> {
+    let matches = |presented: &str| bool::from(presented.as_bytes().ct_eq(expected.as_bytes()));
+    if let Some(presented) = request.headers().get(CSRF_HEADER) {
+        return match presented.to_str() {
+            Ok(presented) if matches(presented) => Ok(request),
+            _ => Err(csrf_refused()),
+        };
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(csrf_refused());
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, body_limit).await.map_err(|_| {
+        ApiErrorResponse(ApiError::new(
+            ErrorKind::PayloadTooLarge,
+            format!("request bodies are limited to {body_limit} bytes"),
+        ))
+        .into_response()
+    })?;
+    let presented = form_urlencoded::parse(&bytes)
+        .find(|(key, _)| key == CSRF_FORM_FIELD)
+        .map(|(_, value)| value.into_owned());
+    match presented {
+        Some(presented) if matches(&presented) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        _ => Err(csrf_refused()),
+    }
+}
+
+/// Route layer: a user is required everywhere but [`PUBLIC_PATHS`]. Pages redirect to
+/// the login page (which brings the visitor back afterwards); the API answers 401.
+pub async fn require_user(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if request.extensions().get::<Principal>().is_some() || PUBLIC_PATHS.contains(&path) {
+        return next.run(request).await;
+    }
+    if is_page_navigation(&request) {
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |target| target.as_str());
+        let next: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
+        return Redirect::to(&format!("/login?next={next}")).into_response();
+    }
+    unauthorized("log in first: this route needs an access token or a session cookie")
+}
+
+/// Extractor for handlers that need the caller (they all sit behind [`require_user`];
+/// this is the second lock on the door).
+pub struct CurrentUser(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Self)
+            .ok_or_else(|| unauthorized("log in first"))
+    }
+}
+
+/// The cookie policy of this server, for handlers that start or end sessions.
+impl AppState {
+    pub fn cookie_policy(&self) -> CookiePolicy {
+        CookiePolicy {
+            secure: self.settings.secure_cookies,
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The authorization matrix: every route of the router, asked by an anonymous visitor
+//! and by a user who does not own the project in question. A route added later
+//! without the right check makes this test fail.
+
+mod support;
+
+use axum::{
+    body::Body,
+    http::{Method, Request, StatusCode, header},
+};
+use kiln_server::http::{PUBLIC_PATHS, openapi_document};
+use serde_json::json;
+use support::app::{TestApp, bearer, get, post_json};
+
+/// What the matrix expects to be reachable without logging in. Changing this list is a
+/// security decision: make it in review, not by accident.
+const EXPECTED_PUBLIC: &[&str] = &[
+    "/health",
+    "/health/ready",
+    "/api/openapi.json",
+    "/api/docs",
+    "/api/auth/register",
+    "/api/auth/login",
+    "/api/auth/refresh",
+    "/api/auth/logout",
+    "/api/ui/session",
+    "/api/ui/login",
+    "/api/ui/register",
+    "/api/ui/refresh",
+    "/api/ui/logout",
+    "/login",
+    "/register",
+];
+
+/// Every route the router serves: the REST routes (from the OpenAPI document, which is
+/// built from the same route list as the router), the server functions, and the pages.
+fn all_routes() -> Vec<(Method, String)> {
+    let mut routes = Vec::new();
+    for (path, item) in openapi_document().paths.paths {
+        for (method, op) in [
+            (Method::GET, &item.get),
+            (Method::POST, &item.post),
+            (Method::PUT, &item.put),
+            (Method::PATCH, &item.patch),
+            (Method::DELETE, &item.delete),
+        ] {
+            if op.is_some() {
+                routes.push((method, path.clone()));
+            }
+        }
+    }
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        routes.push((method, path.to_owned()));
+    }
+    for route in leptos_axum::generate_route_list(kiln_app::App) {
+        routes.push((Method::GET, route.path().to_owned()));
+    }
+    routes
+}
+
+fn request(method: &Method, path: &str) -> Request<Body> {
+    let mut builder = Request::builder().method(method.clone()).uri(path);
+    if !path.starts_with("/api/") && !path.starts_with("/health") {
+        builder = builder.header(header::ACCEPT, "text/html");
+    }
+    if *method != Method::GET {
+        builder = builder.header(header::CONTENT_TYPE, "application/json");
+    }
+    let body = if *method == Method::GET {
+        Body::empty()
+    } else {
+        Body::from("{}")
+    };
+    builder.body(body).unwrap()
+}
+
+#[test]
+fn the_public_routes_are_exactly_the_expected_ones() {
+    let mut actual = PUBLIC_PATHS.to_vec();
+    let mut expected = EXPECTED_PUBLIC.to_vec();
+    actual.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(actual, expected);
+}
+
+#[tokio::test]
+async fn anonymous_visitors_reach_only_public_routes() {
+    let app = TestApp::new().await;
+    let routes = all_routes();
+    assert!(
+        routes.len() >= 20,
+        "the route list looks incomplete: {routes:?}"
+    );
+    for (method, template) in routes {
+        let path = template
+            .replace("{project_id}", "some-project")
+            .replace(":id", "some-project");
+        let reply = app.send(request(&method, &path)).await;
+        let public = EXPECTED_PUBLIC.contains(&template.as_str());
+        if public {
+            // The handler itself answered (it may still want credentials in the body).
+            let refused_by_gate = reply.status == StatusCode::SEE_OTHER
+                || reply.body["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("log in first"));
+            assert!(
+                !refused_by_gate,
+                "{method} {template} is public: {}",
+                reply.text
+            );
+            continue;
+        }
+        if path.starts_with("/api/") {
+            assert_eq!(
+                reply.status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {template}: {}",
+                reply.text
+            );
+            assert_eq!(reply.body["type"], "unauthorized", "{method} {template}");
+        } else {
+            assert_eq!(reply.status, StatusCode::SEE_OTHER, "page {template}");
+            let location = reply.headers[header::LOCATION].to_str().unwrap();
+            assert!(
+                location.starts_with("/login?next=%2F"),
+                "page {template} → {location}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn only_the_owner_reaches_a_project_and_what_is_inside_it() {
+    let app = TestApp::new().await;
+    let owner = app.register("owner@example.org").await;
+    let stranger = app.register("stranger@example.org").await;
+    let created = app
+        .send(bearer(
+            post_json("/api/projects", json!({"name": "secret"})),
+            &owner,
+        ))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+
+    let mut checked = 0;
+    for (method, template) in all_routes() {
+        if !template.contains("{project_id}") {
+            continue;
+        }
+        let path = template.replace("{project_id}", &id);
+        let refused = app.send(bearer(request(&method, &path), &stranger)).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{method} {template}: {}",
+            refused.text
+        );
+        assert_eq!(refused.body["type"], "forbidden");
+        let allowed = app.send(bearer(request(&method, &path), &owner)).await;
+        assert!(
+            ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&allowed.status),
+            "{method} {template} refused its owner: {}",
+            allowed.text
+        );
+        checked += 1;
+    }
+    assert!(checked >= 1, "no project-scoped routes found");
+
+    // The project's page and server function apply the same rule.
+    let get_project = leptos::server_fn::axum::server_fn_paths()
+        .find(|(path, _)| path.contains("get_project"))
+        .unwrap()
+        .0;
+    let refused = app
+        .send(bearer(get(&format!("{get_project}?id={id}")), &stranger))
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let page = Request::get(format!("/projects/{id}"))
+        .header(header::ACCEPT, "text/html")
+        .body(Body::empty())
+        .unwrap();
+    let page = app.send(bearer(page, &stranger)).await;
+    assert!(page.text.contains("another account"), "{}", page.text);
+    assert!(!page.text.contains(">secret<"), "the name must not leak");
+
+    // Lists show only your own.
+    let list = app.send(bearer(get("/api/projects"), &stranger)).await;
+    assert_eq!(list.body, json!([]));
+}
