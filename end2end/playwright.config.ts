@@ -49,6 +49,9 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: "target/site",
       LEPTOS_OUTPUT_NAME: "kiln",
       RUST_LOG: "warn",
+      // Every test registers its own accounts from one address.
+      RATE_LIMIT_AUTH_PER_MINUTE: "10000",
+      RATE_LIMIT_IP_PER_MINUTE: "100000",
     },
   },
 });

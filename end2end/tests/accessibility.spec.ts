@@ -1,13 +1,26 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
+import { register } from "./session";
 
-for (const path of ["/", "/snippets"]) {
+async function expectNoViolations(page: Page) {
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  const results = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+}
+
+for (const path of ["/login", "/register"]) {
   test(`${path} has no WCAG A/AA violations`, async ({ page }) => {
     await page.goto(path);
-    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-    const results = await new AxeBuilder({ page })
-      .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
-      .analyze();
-    expect(results.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+    await expectNoViolations(page);
   });
 }
+
+test("the signed-in pages have no WCAG A/AA violations", async ({ page }) => {
+  await register(page);
+  for (const path of ["/", "/snippets", "/account"]) {
+    await page.goto(path);
+    await expectNoViolations(page);
+  }
+});

@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { register } from "./session";
 
 const markdown = [
   "Here is the fix:",
@@ -15,6 +16,7 @@ const markdown = [
 ].join("\n");
 
 test("pasted Markdown with two fenced blocks yields two snippets", async ({ page }) => {
+  await register(page);
   await page.goto("/snippets");
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   await page.getByLabel("Markdown").fill(markdown);

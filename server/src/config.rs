@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use kiln_core::{
-    auth::{RegistrationPolicy, SigningKey},
+    auth::{RegistrationPolicy, SigningKey, TokenSigner},
     db::DbConfig,
 };
 use serde::Deserialize;
@@ -252,6 +252,8 @@ fn auth_config(
             "token lifetimes must be positive, the refresh token's at least the access token's"
         );
     }
+    // The same checks the server applies, before anything is opened.
+    TokenSigner::new(&keys, &active_kid, Duration::from_secs(access)).context("KILN_JWT_KEYS")?;
     Ok(AuthConfig {
         keys,
         active_kid,

@@ -14,7 +14,7 @@ fn migrate_status_up_and_down() {
         status.contains("0001_users_and_projects") && status.contains("pending"),
         "{status}"
     );
-    assert!(stdout(&run(kiln(data.path()).args(["migrate", "up"]))).contains("applied 1"));
+    assert!(stdout(&run(kiln(data.path()).args(["migrate", "up"]))).contains("applied 2"));
     let status = stdout(&run(kiln(data.path()).args(["migrate", "status"])));
     assert!(
         status.contains("applied") && !status.contains("pending"),
@@ -22,7 +22,7 @@ fn migrate_status_up_and_down() {
     );
     assert!(
         stdout(&run(kiln(data.path()).args(["migrate", "down"])))
-            .contains("reverted migration 0001")
+            .contains("reverted migration 0002")
     );
     assert!(stdout(&run(kiln(data.path()).args(["migrate", "status"]))).contains("pending"));
 }
@@ -32,6 +32,10 @@ fn serve_without_database(environment: &str) -> Output {
     let data = tempfile::tempdir().unwrap();
     let output = kiln(data.path())
         .env("KILN_ENV", environment)
+        .env(
+            "KILN_JWT_KEYS",
+            "k1:a-long-random-secret-for-this-test-only",
+        )
         .env("DATABASE_URL", format!("ws://127.0.0.1:{}", free_port()))
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", free_port()))
         .arg("serve")
@@ -46,6 +50,39 @@ fn serve_fails_fast_when_the_database_cannot_be_opened() {
     let output = serve_without_database("development");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot open the database"), "{stderr}");
+}
+
+#[test]
+fn production_refuses_to_start_with_unsafe_security_settings() {
+    for (key, value, complaint) in [
+        ("KILN_JWT_KEYS", "", "KILN_JWT_KEYS is not set"),
+        ("KILN_JWT_KEYS", "k1:changeme", "well-known default secret"),
+        ("KILN_JWT_KEYS", "k1:short", "shorter than 32 bytes"),
+        ("CORS_ORIGINS", "*", "CORS_ORIGINS=*"),
+    ] {
+        let data = tempfile::tempdir().unwrap();
+        let mut command = kiln(data.path());
+        command
+            .env("KILN_ENV", "production")
+            .env(
+                "KILN_JWT_KEYS",
+                "k1:a-long-random-secret-for-this-test-only",
+            )
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", free_port()));
+        if value.is_empty() {
+            command.env_remove(key);
+        } else {
+            command.env(key, value);
+        }
+        let output = command.arg("serve").output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{key}={value} must be refused");
+        assert!(stderr.contains(complaint), "{key}={value}: {stderr}");
+        assert!(
+            !stderr.contains("a-long-random-secret"),
+            "the key leaked: {stderr}"
+        );
+    }
 }
 
 #[test]

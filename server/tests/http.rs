@@ -168,3 +168,52 @@ async fn a_hostile_plugin_is_stopped_and_the_server_keeps_serving() {
     }
     assert_eq!(app.send(get("/health/ready")).await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_rest_route() {
+    let app = TestApp::new().await;
+    let reply = app.send(get("/api/openapi.json")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply.body["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        reply.text
+    );
+    let paths = reply.body["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/auth/register", "post"),
+        ("/api/auth/login", "post"),
+        ("/api/auth/logout", "post"),
+        ("/api/auth/refresh", "post"),
+        ("/api/auth/me", "get"),
+        ("/api/auth/password", "post"),
+        ("/api/projects", "get"),
+        ("/api/projects", "post"),
+        ("/api/projects/{project_id}", "get"),
+        ("/api/snippets/extract", "post"),
+    ] {
+        assert!(
+            paths[path][method].is_object(),
+            "{method} {path} is not documented"
+        );
+    }
+    let schemas = &reply.body["components"]["schemas"];
+    for schema in ["Credentials", "TokenResponse", "ApiError", "Project"] {
+        assert!(schemas[schema].is_object(), "schema {schema} missing");
+    }
+    assert!(reply.body["components"]["securitySchemes"]["bearer"].is_object());
+
+    let page = app.send(get("/api/docs")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.text.contains("<code>/api/auth/login</code>"),
+        "{}",
+        page.text
+    );
+}
