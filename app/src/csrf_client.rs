@@ -22,9 +22,8 @@ where
     fn send(request: Self::Request) -> impl Future<Output = Result<Self::Response, E>> + Send {
         #[cfg(feature = "hydrate")]
         if let Some(token) = csrf_cookie() {
-            // Headers of a not-yet-sent request are mutable; a failure only means the
-            // server will refuse the request with a clear 403.
-            let _ = request.headers().set(kiln_types::CSRF_HEADER, &token);
+            // The token is URL-safe base64, always a valid header value.
+            request.headers().set(kiln_types::CSRF_HEADER, &token);
         }
         <BrowserClient as Client<E, IS, OS>>::send(request)
     }
@@ -62,4 +61,10 @@ fn csrf_cookie() -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == kiln_types::CSRF_COOKIE)
         .map(|(_, value)| value.to_owned())
+        // Anything but URL-safe base64 was not set by Kiln (and is no valid header value).
+        .filter(|value| {
+            value
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+        })
 }

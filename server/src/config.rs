@@ -201,16 +201,17 @@ fn auth_config(
             .collect(),
     };
     let production = environment == Environment::Production;
-    if let Some(key) = keys.iter().find(|key| {
+    let well_known = keys.iter().find(|key| {
         let secret = String::from_utf8_lossy(&key.secret).to_lowercase();
         WELL_KNOWN_SECRETS.contains(&secret.trim())
-    }) {
-        if production {
-            anyhow::bail!(
-                "signing key {:?} uses a well-known default secret; set KILN_JWT_KEYS to a long random value",
-                key.kid
-            );
-        }
+    });
+    if let Some(key) = well_known
+        && production
+    {
+        anyhow::bail!(
+            "signing key {:?} uses a well-known default secret; set KILN_JWT_KEYS to a long random value",
+            key.kid
+        );
     }
     let ephemeral_key = keys.is_empty();
     if ephemeral_key {
