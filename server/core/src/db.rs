@@ -1,6 +1,6 @@
 //! Opening the database: one binary, the engine chosen by the URL.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use surrealdb::{
     Surreal,
@@ -10,7 +10,10 @@ use surrealdb::{
 
 use crate::ServiceError;
 
-pub type Db = Surreal<Any>;
+/// One shared handle. Cloning a `Surreal` itself opens a new database session (copied
+/// from the original asynchronously: a query on a fresh clone can reach a remote server
+/// before its sign-in does), so services share this handle instead.
+pub type Db = Arc<Surreal<Any>>;
 
 const NAMESPACE: &str = "kiln";
 const DATABASE: &str = "kiln";
@@ -58,7 +61,7 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ServiceError> {
         .await?;
     }
     db.use_ns(NAMESPACE).use_db(DATABASE).await?;
-    Ok(db)
+    Ok(Arc::new(db))
 }
 
 /// A round trip through the query engine, bounded so a hung server cannot hang readiness.
