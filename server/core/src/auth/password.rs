@@ -3,6 +3,8 @@
 
 use std::sync::LazyLock;
 
+use tokio::sync::Semaphore;
+
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
 
 use crate::ServiceError;
@@ -11,6 +13,23 @@ use crate::ServiceError;
 /// or not the account exists.
 static DUMMY_HASH: LazyLock<Option<String>> =
     LazyLock::new(|| hash_now("kiln-dummy-password", [7; 16]).ok());
+
+/// Each hash takes 19 MiB and a core for a few milliseconds: at most one per core runs
+/// at a time, so a flood of logins queues instead of exhausting memory.
+static HASHING_SLOTS: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ServiceError> {
+    let _slot = HASHING_SLOTS
+        .acquire()
+        .await
+        .map_err(|error| ServiceError::Internal(format!("password hashing slots: {error}")))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| ServiceError::Internal(format!("password hashing task: {error}")))
+}
 
 fn hash_now(password: &str, salt: [u8; 16]) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::encode_b64(&salt)?;
@@ -21,16 +40,15 @@ fn hash_now(password: &str, salt: [u8; 16]) -> Result<String, argon2::password_h
 
 pub async fn hash(password: String) -> Result<String, ServiceError> {
     let salt = super::random_bytes::<16>()?;
-    tokio::task::spawn_blocking(move || hash_now(&password, salt))
-        .await
-        .map_err(|error| ServiceError::Internal(format!("password hashing task: {error}")))?
+    blocking(move || hash_now(&password, salt))
+        .await?
         .map_err(|error| ServiceError::Internal(format!("password hashing: {error}")))
 }
 
 /// `Ok(true)` when `password` matches `stored`; a missing hash never matches but costs
 /// the same time.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, ServiceError> {
-    tokio::task::spawn_blocking(move || {
+    blocking(move || {
         let Some(stored) = stored.or_else(|| DUMMY_HASH.clone()) else {
             return Ok(false);
         };
@@ -40,8 +58,7 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Se
             .verify_password(password.as_bytes(), &parsed)
             .is_ok())
     })
-    .await
-    .map_err(|error| ServiceError::Internal(format!("password verification task: {error}")))?
+    .await?
 }
 
 #[cfg(test)]
