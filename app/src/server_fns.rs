@@ -11,7 +11,10 @@ pub use crate::csrf_client::CsrfClient;
 #[cfg(feature = "ssr")]
 mod ssr {
     use http::{HeaderValue, StatusCode, header, request::Parts};
-    use kiln_core::{Principal, ServiceError, Services, auth::cookies::CookiePolicy};
+    use kiln_core::{
+        Principal, ServiceError, Services,
+        auth::{Session, cookies::CookiePolicy},
+    };
     use kiln_types::{ApiError, ErrorKind};
     use leptos::prelude::*;
     use leptos_axum::ResponseOptions;
@@ -103,6 +106,14 @@ mod ssr {
     pub fn cookie_policy() -> CookiePolicy {
         use_context::<CookiePolicy>().unwrap_or_default()
     }
+
+    /// After a login or registration: the session's cookies, and on to `next`.
+    pub fn enter(session: Result<Session, ServiceError>, next: &str) -> Result<(), ApiError> {
+        let session = session.map_err(failed)?;
+        set_cookies(cookie_policy().session_cookies(&session));
+        leptos_axum::redirect(super::safe_next(next));
+        Ok(())
+    }
 }
 
 /// Where to go after logging in: a path on this site, never another site.
@@ -132,27 +143,15 @@ pub async fn current_session() -> Result<Option<SessionView>, ApiError> {
 #[server(prefix = "/api/ui", endpoint = "login", client = CsrfClient)]
 pub async fn login(email: String, password: String, next: String) -> Result<(), ApiError> {
     let credentials = kiln_types::Credentials { email, password };
-    let session = ssr::services()?
-        .auth
-        .login(credentials)
-        .await
-        .map_err(ssr::failed)?;
-    ssr::set_cookies(ssr::cookie_policy().session_cookies(&session));
-    leptos_axum::redirect(safe_next(&next));
-    Ok(())
+    let session = ssr::services()?.auth.login(credentials).await;
+    ssr::enter(session, &next)
 }
 
 #[server(prefix = "/api/ui", endpoint = "register", client = CsrfClient)]
 pub async fn register(email: String, password: String, next: String) -> Result<(), ApiError> {
     let credentials = kiln_types::Credentials { email, password };
-    let session = ssr::services()?
-        .auth
-        .register(credentials)
-        .await
-        .map_err(ssr::failed)?;
-    ssr::set_cookies(ssr::cookie_policy().session_cookies(&session));
-    leptos_axum::redirect(safe_next(&next));
-    Ok(())
+    let session = ssr::services()?.auth.register(credentials).await;
+    ssr::enter(session, &next)
 }
 
 #[server(prefix = "/api/ui", endpoint = "logout", client = CsrfClient)]

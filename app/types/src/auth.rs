@@ -72,7 +72,7 @@ fn validate_email(email: &str) -> Result<(), ApiError> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-        && !domain.contains('@');
+        && !local.contains('@');
     if !well_formed {
         return invalid("must be an email address");
     }
