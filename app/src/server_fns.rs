@@ -70,9 +70,12 @@ mod ssr {
 
     /// The caller, as the server's authentication layer found them.
     pub fn principal() -> Result<Principal, ApiError> {
-        parts()
-            .and_then(|parts| parts.extensions.get::<Principal>().cloned())
-            .ok_or_else(|| fail(ApiError::new(ErrorKind::Unauthorized, "log in first")))
+        caller().ok_or_else(|| fail(ApiError::new(ErrorKind::Unauthorized, "log in first")))
+    }
+
+    /// The caller, if logged in (for the routes anonymous visitors may call too).
+    pub fn caller() -> Option<Principal> {
+        parts().and_then(|parts| parts.extensions.get::<Principal>().cloned())
     }
 
     pub fn header_value(name: &str) -> Option<String> {
@@ -128,7 +131,7 @@ pub fn safe_next(next: &str) -> &str {
 /// The visitor's account and CSRF token, or `None` for anonymous visitors.
 #[server(prefix = "/api/ui", endpoint = "session", input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
 pub async fn current_session() -> Result<Option<SessionView>, ApiError> {
-    let Ok(principal) = ssr::principal() else {
+    let Some(principal) = ssr::caller() else {
         return Ok(None);
     };
     let auth = ssr::services()?.auth;
@@ -156,12 +159,12 @@ pub async fn register(email: String, password: String, next: String) -> Result<(
 
 #[server(prefix = "/api/ui", endpoint = "logout", client = CsrfClient)]
 pub async fn logout() -> Result<(), ApiError> {
+    let auth = ssr::services()?.auth;
     if let Some(token) = ssr::cookie(kiln_types::REFRESH_COOKIE) {
-        ssr::services()?
-            .auth
-            .logout(&token)
-            .await
-            .map_err(ssr::failed)?;
+        auth.logout(&token).await.map_err(ssr::failed)?;
+    }
+    if let Some(principal) = ssr::caller() {
+        auth.end_session(&principal).await.map_err(ssr::failed)?;
     }
     ssr::set_cookies(ssr::cookie_policy().cleared_cookies());
     leptos_axum::redirect("/login");

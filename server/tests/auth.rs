@@ -127,7 +127,7 @@ async fn forged_expired_and_unknown_key_tokens_are_refused() {
     let app = TestApp::new().await;
     let ada = app.register("ada@example.org").await;
     let key = test_key("test");
-    let claims = |exp: u64| json!({"sub": ada.id, "iss": "kiln", "iat": unix_now(), "exp": exp, "adm": false, "csrf": "c"});
+    let claims = |exp: u64| json!({"sub": ada.id, "iss": "kiln", "iat": unix_now(), "exp": exp, "adm": false, "sid": "s", "csrf": "c"});
     let valid = sign("test", &key.secret, claims(unix_now() + 600));
     assert_eq!(
         app.send(with_token(get("/api/auth/me"), &valid))
@@ -305,6 +305,46 @@ async fn logout_ends_the_session_and_clears_the_cookies() {
         ))
         .await;
     assert_eq!(refresh.status, StatusCode::UNAUTHORIZED);
+
+    // An API client may log out with just its access token.
+    let client = account(
+        &app.send(post_json(
+            "/api/auth/login",
+            json!({"email": "ada@example.org", "password": "correct horse battery"}),
+        ))
+        .await,
+    );
+    let reply = app
+        .send(bearer(
+            Request::post("/api/auth/logout")
+                .body(Body::empty())
+                .unwrap(),
+            &client,
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let refresh = app
+        .send(post_json(
+            "/api/auth/refresh",
+            json!({"refresh_token": client.refresh_token}),
+        ))
+        .await;
+    assert_eq!(
+        refresh.status,
+        StatusCode::UNAUTHORIZED,
+        "the session behind the token ended"
+    );
+}
+
+#[tokio::test]
+async fn anonymous_visitors_get_an_empty_session_not_an_error() {
+    let app = TestApp::new().await;
+    let (path, _) = leptos::server_fn::axum::server_fn_paths()
+        .find(|(path, _)| path.ends_with("/api/ui/session"))
+        .unwrap();
+    let reply = app.send(get(path)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body, serde_json::Value::Null);
 }
 
 #[tokio::test]

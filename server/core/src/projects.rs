@@ -130,6 +130,7 @@ mod tests {
         Principal {
             user_id: id.into(),
             is_admin: false,
+            session_id: String::new(),
             csrf_token: String::new(),
         }
     }

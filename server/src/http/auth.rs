@@ -1,12 +1,12 @@
 //! `/api/auth/*`: accounts and sessions for browsers (cookies) and API clients (bodies).
 
 use axum::{
-    Json,
+    Extension, Json,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use kiln_core::auth::Session;
+use kiln_core::{Principal, auth::Session};
 use kiln_types::{
     ApiError, CSRF_HEADER, ChangePassword, Credentials, REFRESH_COOKIE, RefreshRequest,
     TokenResponse, User,
@@ -18,9 +18,14 @@ use super::{
     session::{CurrentUser, cookie, set_cookies},
 };
 
-/// The tokens in the body for API clients, and as cookies for browsers.
+/// The tokens in the body for API clients, and as cookies for browsers. Never cached.
 fn session_response(state: &AppState, status: StatusCode, session: &Session) -> Response {
-    let mut response = (status, Json(session.token_response())).into_response();
+    let mut response = (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(session.token_response()),
+    )
+        .into_response();
     set_cookies(
         response.headers_mut(),
         state.cookie_policy().session_cookies(session),
@@ -104,17 +109,23 @@ pub async fn refresh(
     Ok(session_response(&state, StatusCode::OK, &session))
 }
 
-/// End the session: its refresh tokens are revoked and the cookies cleared.
+/// End the session: its refresh tokens are revoked and the cookies cleared. The session
+/// is the one of the presented refresh token, or of the access token.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
     request_body(content = Option<RefreshRequest>, description = "API clients send their refresh token; browsers send the cookie"),
     responses((status = 204, description = "Logged out (also when already logged out)")))]
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
+    principal: Option<Extension<Principal>>,
     body: Option<ApiJson<RefreshRequest>>,
 ) -> Result<Response, ApiErrorResponse> {
+    let auth = &state.services.auth;
     if let Some((token, _)) = presented_refresh_token(&headers, body.map(|ApiJson(body)| body)) {
-        state.services.auth.logout(&token).await?;
+        auth.logout(&token).await?;
+    }
+    if let Some(Extension(principal)) = principal {
+        auth.end_session(&principal).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     set_cookies(

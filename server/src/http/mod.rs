@@ -17,7 +17,8 @@ use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef},
     http::{HeaderName, HeaderValue, Method, header},
-    middleware::{from_fn, from_fn_with_state},
+    middleware::{from_fn, from_fn_with_state, map_response_with_state},
+    response::Response,
     routing::any,
 };
 use kiln_app::{App, shell};
@@ -154,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(cors_layer(&state.settings.cors))
+        .layer(map_response_with_state(state.clone(), security_headers))
         .layer(from_fn_with_state(
             state.clone(),
             error::complete_error_envelopes,
@@ -196,6 +198,35 @@ fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
             .allow_headers(headers)
             .allow_credentials(true),
     }
+}
+
+/// Headers that keep pages from being framed, sniffed or leaking their URLs, on every
+/// response (a handler's own choice wins).
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut response: Response,
+) -> Response {
+    let headers = response.headers_mut();
+    let mut set = |name: HeaderName, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
+    };
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::REFERRER_POLICY, "same-origin");
+    set(
+        header::CONTENT_SECURITY_POLICY,
+        "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'",
+    );
+    set(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    if state.settings.secure_cookies {
+        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+    }
+    response
 }
 
 /// Every log line of a request carries its id.

@@ -10,10 +10,7 @@ use axum::{
 };
 use kiln_core::{
     Principal,
-    auth::{
-        Session,
-        cookies::{CookiePolicy, find_cookie},
-    },
+    auth::cookies::{CookiePolicy, find_cookie},
 };
 use kiln_types::{
     ACCESS_COOKIE, ApiError, CSRF_FORM_FIELD, CSRF_HEADER, ErrorKind, REFRESH_COOKIE,
@@ -133,7 +130,7 @@ pub async fn authenticate(
         let policy = state.cookie_policy();
         return match auth.refresh(&refresh_token, None).await {
             Ok(session) => {
-                request.extensions_mut().insert(principal_of(&session));
+                request.extensions_mut().insert(session.principal.clone());
                 let mut response = next.run(request).await;
                 set_cookies(response.headers_mut(), policy.session_cookies(&session));
                 response
@@ -147,14 +144,6 @@ pub async fn authenticate(
         };
     }
     next.run(request).await
-}
-
-pub fn principal_of(session: &Session) -> Principal {
-    Principal {
-        user_id: session.user.id.clone(),
-        is_admin: session.user.is_admin,
-        csrf_token: session.csrf_token.clone(),
-    }
 }
 
 pub fn set_cookies(headers: &mut HeaderMap, cookies: [String; 3]) {

@@ -25,6 +25,8 @@ use crate::{ServiceError, db::Db};
 pub struct Principal {
     pub user_id: String,
     pub is_admin: bool,
+    /// The login session (refresh-token family) this access token belongs to.
+    pub session_id: String,
     /// The session's CSRF token (see [`kiln_types::CSRF_HEADER`]).
     pub csrf_token: String,
 }
@@ -65,6 +67,7 @@ impl FromStr for RegistrationPolicy {
 /// A freshly issued token pair with the facts a transport needs to set cookies.
 pub struct Session {
     pub user: User,
+    pub principal: Principal,
     pub access_token: String,
     pub refresh_token: String,
     pub csrf_token: String,
@@ -232,13 +235,19 @@ impl AuthService {
             .refresh
             .issue(&spent.user_id, &spent.family, &spent.csrf_token)
             .await?;
-        self.session(row.user(), refresh_token, spent.csrf_token)
+        self.session(row.user(), spent.family, refresh_token, spent.csrf_token)
     }
 
     /// Ends the session `refresh_token` belongs to. Unknown tokens are ignored:
     /// logging out twice is not an error.
     pub async fn logout(&self, refresh_token: &str) -> Result<(), ServiceError> {
         self.refresh.revoke_family_of(refresh_token).await
+    }
+
+    /// Ends the session an access token belongs to (an API client logging out with
+    /// only its bearer token).
+    pub async fn end_session(&self, principal: &Principal) -> Result<(), ServiceError> {
+        self.refresh.revoke_family(&principal.session_id).await
     }
 
     pub async fn me(&self, principal: &Principal) -> Result<User, ServiceError> {
@@ -284,18 +293,20 @@ impl AuthService {
         let family = random_token::<16>()?;
         let csrf_token = random_token::<32>()?;
         let refresh_token = self.refresh.issue(&user.id, &family, &csrf_token).await?;
-        self.session(user, refresh_token, csrf_token)
+        self.session(user, family, refresh_token, csrf_token)
     }
 
     fn session(
         &self,
         user: User,
+        session_id: String,
         refresh_token: String,
         csrf_token: String,
     ) -> Result<Session, ServiceError> {
         let principal = Principal {
             user_id: user.id.clone(),
             is_admin: user.is_admin,
+            session_id,
             csrf_token: csrf_token.clone(),
         };
         let access_token = self
@@ -304,6 +315,7 @@ impl AuthService {
             .map_err(|error| ServiceError::Internal(format!("signing an access token: {error}")))?;
         Ok(Session {
             user,
+            principal,
             access_token,
             refresh_token,
             csrf_token,

@@ -150,7 +150,7 @@ impl RefreshStore {
         Ok(())
     }
 
-    async fn revoke_family(&self, family: &str) -> Result<(), ServiceError> {
+    pub async fn revoke_family(&self, family: &str) -> Result<(), ServiceError> {
         self.db
             .query(
                 "UPDATE refresh_token SET revoked_at = time::now()

@@ -64,6 +64,8 @@ struct AccessClaims {
     exp: u64,
     /// Administrator of the installation.
     adm: bool,
+    /// The session (refresh-token family) the token belongs to.
+    sid: String,
     /// The session's CSRF token: a cookie-authenticated mutation must echo it.
     csrf: String,
 }
@@ -141,6 +143,7 @@ impl TokenSigner {
             iat: now,
             exp: now + self.inner.ttl.as_secs(),
             adm: principal.is_admin,
+            sid: principal.session_id.clone(),
             csrf: principal.csrf_token.clone(),
         };
         let mut header = Header::new(Algorithm::HS256);
@@ -163,6 +166,7 @@ impl TokenSigner {
         Ok(Principal {
             user_id: data.claims.sub,
             is_admin: data.claims.adm,
+            session_id: data.claims.sid,
             csrf_token: data.claims.csrf,
         })
     }
@@ -192,6 +196,7 @@ mod tests {
         Principal {
             user_id: "alice".into(),
             is_admin: false,
+            session_id: "s".into(),
             csrf_token: "c".into(),
         }
     }
@@ -249,7 +254,7 @@ mod tests {
     fn alg_none_and_unknown_kids_are_refused() {
         let signer = signer(&[key("k1", 1)], "k1");
         let claims = format!(
-            r#"{{"sub":"alice","iss":"kiln","iat":1,"exp":{},"adm":true,"csrf":"c"}}"#,
+            r#"{{"sub":"alice","iss":"kiln","iat":1,"exp":{},"adm":true,"sid":"s","csrf":"c"}}"#,
             unix_now() + 600
         );
         let none = format!(
@@ -272,6 +277,7 @@ mod tests {
             iat: unix_now() - 3600,
             exp: unix_now() - 60,
             adm: false,
+            sid: "s".into(),
             csrf: "c".into(),
         };
         let mut header = Header::new(Algorithm::HS256);
