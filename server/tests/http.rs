@@ -78,6 +78,93 @@ async fn bad_requests_get_the_error_envelope_with_the_request_id() {
     let reply = app.send(get("/api/nothing/here")).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(reply.body["type"], "not_found");
+    let delete = Request::delete("/api/auth/login")
+        .body(Body::empty())
+        .unwrap();
+    let reply = app.send(delete).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.body["type"], "method_not_allowed");
+    assert!(reply.body["request_id"].is_string(), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn a_page_load_with_only_a_refresh_cookie_renews_the_session() {
+    let app = TestApp::new().await;
+    let ada = app.register("ada@example.org").await;
+    let page = |cookie: String| {
+        Request::get("/account")
+            .header(header::ACCEPT, "text/html")
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+    // The access cookie has expired (the browser dropped it); the refresh cookie is there.
+    let reply = app
+        .send(page(format!("kiln_refresh={}", ada.refresh_token)))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "no detour to the login page");
+    assert!(reply.text.contains("ada@example.org"), "{}", reply.text);
+    let renewed: Vec<_> = reply
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        renewed.iter().any(|c| c.starts_with("kiln_access=ey")),
+        "{renewed:?}"
+    );
+    let renewed_refresh = renewed
+        .iter()
+        .find_map(|c| c.strip_prefix("kiln_refresh="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+
+    // Tabs restored at once all present the same cookie: they share that one renewal
+    // instead of looking like a replayed token.
+    let mut tabs = tokio::task::JoinSet::new();
+    let app = std::sync::Arc::new(app);
+    for _ in 0..3 {
+        let (app, request) = (
+            app.clone(),
+            page(format!("kiln_refresh={}", ada.refresh_token)),
+        );
+        tabs.spawn(async move { app.send(request).await });
+    }
+    for tab in tabs.join_all().await {
+        assert_eq!(tab.status, StatusCode::OK);
+        let cookie = tab
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .find_map(|c| {
+                c.to_str()
+                    .ok()?
+                    .strip_prefix("kiln_refresh=")
+                    .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+            });
+        assert_eq!(cookie.as_deref(), Some(renewed_refresh.as_str()));
+    }
+    // The renewed session is alive.
+    let refresh = app
+        .send(post_json(
+            "/api/auth/refresh",
+            json!({"refresh_token": renewed_refresh}),
+        ))
+        .await;
+    assert_eq!(refresh.status, StatusCode::OK, "{}", refresh.text);
+
+    // A refresh cookie that is no good leads to the login page, and is cleared.
+    let reply = app.send(page("kiln_refresh=forged".into())).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert!(
+        reply
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().unwrap().contains("Max-Age=0"))
+    );
 }
 
 #[tokio::test]

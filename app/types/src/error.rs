@@ -14,6 +14,7 @@ pub enum ErrorKind {
     Unauthorized,
     Forbidden,
     NotFound,
+    MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
     RateLimitExceeded,
@@ -25,6 +26,23 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The kind an HTTP error status stands for (for errors raised outside Kiln's code).
+    pub fn from_http_status(status: u16) -> Self {
+        match status {
+            401 => Self::Unauthorized,
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            405 => Self::MethodNotAllowed,
+            409 => Self::Conflict,
+            413 => Self::PayloadTooLarge,
+            422 => Self::ValidationError,
+            429 => Self::RateLimitExceeded,
+            503 => Self::ServiceUnavailable,
+            400..500 => Self::BadRequest,
+            _ => Self::InternalError,
+        }
+    }
+
     /// The HTTP status this kind of error is answered with.
     pub fn http_status(self) -> u16 {
         match self {
@@ -32,6 +50,7 @@ impl ErrorKind {
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
             Self::Conflict => 409,
             Self::PayloadTooLarge => 413,
             Self::ValidationError => 422,

@@ -43,8 +43,8 @@ impl IntoResponse for ApiErrorResponse {
 }
 
 /// Gives every error the full envelope: the request id in the body (so a user can quote
-/// it and an operator can find the log lines), and a body for the errors middleware
-/// answers with bare text (413 from the body limit).
+/// it and an operator can find the log lines), and a body for the API errors the
+/// framework answers with bare text (413 from the body limit, 405 from the router).
 pub async fn complete_error_envelopes(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: Request,
@@ -55,18 +55,22 @@ pub async fn complete_error_envelopes(
         .get("x-request-id")
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
+    let is_api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
+    let status = response.status();
     let error = match response.extensions_mut().remove::<ApiError>() {
         Some(error) => error,
-        None if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&response) => {
-            ApiError::new(
-                ErrorKind::PayloadTooLarge,
-                format!(
-                    "request bodies are limited to {} bytes",
-                    state.settings.json_body_limit
-                ),
-            )
-        }
+        None if status == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&response) => ApiError::new(
+            ErrorKind::PayloadTooLarge,
+            format!(
+                "request bodies are limited to {} bytes",
+                state.settings.json_body_limit
+            ),
+        ),
+        None if is_api && status.as_u16() >= 400 && !is_json(&response) => ApiError::new(
+            ErrorKind::from_http_status(status.as_u16()),
+            status.canonical_reason().unwrap_or("error").to_lowercase(),
+        ),
         None => return response,
     };
     let error = ApiError {

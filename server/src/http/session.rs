@@ -128,15 +128,14 @@ pub async fn authenticate(
         && let Some(refresh_token) = cookie(request.headers(), REFRESH_COOKIE).map(str::to_owned)
     {
         let policy = state.cookie_policy();
-        return match auth.refresh(&refresh_token, None).await {
-            Ok(session) => {
+        return match state.silent_refresh.renew(auth, &refresh_token).await {
+            Some(session) => {
                 request.extensions_mut().insert(session.principal.clone());
                 let mut response = next.run(request).await;
                 set_cookies(response.headers_mut(), policy.session_cookies(&session));
                 response
             }
-            Err(error) => {
-                tracing::debug!(%error, "session could not be refreshed");
+            None => {
                 let mut response = next.run(request).await;
                 set_cookies(response.headers_mut(), policy.cleared_cookies());
                 response

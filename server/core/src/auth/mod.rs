@@ -65,6 +65,7 @@ impl FromStr for RegistrationPolicy {
 }
 
 /// A freshly issued token pair with the facts a transport needs to set cookies.
+#[derive(Clone)]
 pub struct Session {
     pub user: User,
     pub principal: Principal,
