@@ -87,11 +87,12 @@ pub async fn authenticate(
 ) -> Response {
     let auth = &state.services.auth;
     if let Some(value) = request.headers().get(header::AUTHORIZATION) {
-        let token = value.to_str().ok().and_then(|value| {
-            value
-                .strip_prefix("Bearer ")
-                .or(value.strip_prefix("bearer "))
-        });
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|value| value.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token);
         let Some(token) = token else {
             return unauthorized("the Authorization header must be `Bearer <access token>`");
         };
