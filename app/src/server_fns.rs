@@ -183,14 +183,14 @@ pub async fn refresh_session() -> Result<(), ApiError> {
     let csrf = ssr::header_value(kiln_types::CSRF_HEADER).unwrap_or_default();
     let session = ssr::services()?
         .auth
-        .refresh(&token, Some(&csrf))
+        .renew(&token, Some(&csrf))
         .await
         .map_err(ssr::failed)?;
     ssr::set_cookies(ssr::cookie_policy().session_cookies(&session));
     Ok(())
 }
 
-#[server(client = CsrfClient)]
+#[server(prefix = "/api/ui", endpoint = "password", client = CsrfClient)]
 pub async fn change_password(
     current_password: String,
     new_password: String,

@@ -235,7 +235,14 @@ fn auth_config(
         .map(|value| value.parse::<RegistrationPolicy>())
         .transpose()
         .map_err(|error| anyhow::anyhow!("KILN_REGISTRATION: {error}"))?
-        .unwrap_or(RegistrationPolicy::Open);
+        // A public production server must not hand its administrator role to whoever
+        // registers first after an upgrade: production closes after the first account
+        // unless told otherwise.
+        .unwrap_or(if production {
+            RegistrationPolicy::FirstUserOnly
+        } else {
+            RegistrationPolicy::Open
+        });
     let access = number(
         env,
         "KILN_ACCESS_TOKEN_TTL_SECS",
@@ -408,6 +415,7 @@ mod tests {
         assert!(load(&[prod, strong, ("CORS_ORIGINS", "*")], "").is_err());
         let config = load(&[prod, strong, ("CORS_ORIGINS", "https://a.example")], "").unwrap();
         assert!(!config.auth.ephemeral_key);
+        assert_eq!(config.auth.registration, RegistrationPolicy::FirstUserOnly);
         assert_eq!(config.auth.active_kid, "k1");
         // Development makes up a key, and allows any origin (without credentials).
         let dev = load(&[("CORS_ORIGINS", "*")], "").unwrap();

@@ -11,7 +11,7 @@ pub const PASSWORD_MAX_CHARS: usize = 256;
 
 /// Cookie holding the short-lived access token (HttpOnly).
 pub const ACCESS_COOKIE: &str = "kiln_access";
-/// Cookie holding the refresh token (HttpOnly, only sent to the auth routes and pages).
+/// Cookie holding the refresh token (HttpOnly; page loads use it to renew a session).
 pub const REFRESH_COOKIE: &str = "kiln_refresh";
 /// Cookie holding the CSRF token: readable by the page, echoed in [`CSRF_HEADER`].
 pub const CSRF_COOKIE: &str = "kiln_csrf";

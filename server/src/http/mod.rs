@@ -9,7 +9,6 @@ mod openapi;
 mod projects;
 mod rate_limit;
 mod session;
-mod silent_refresh;
 mod snippets;
 
 use std::sync::Arc;
@@ -84,7 +83,6 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub settings: Arc<HttpSettings>,
     rate_limiters: Arc<rate_limit::RateLimiters>,
-    silent_refresh: Arc<silent_refresh::SilentRefresh>,
     openapi: Arc<utoipa::openapi::OpenApi>,
 }
 
@@ -92,7 +90,6 @@ impl AppState {
     pub fn new(services: Services, leptos_options: LeptosOptions, settings: HttpSettings) -> Self {
         Self {
             rate_limiters: rate_limit::RateLimiters::new(settings.rate_limits),
-            silent_refresh: Arc::default(),
             openapi: Arc::new(api_routes().split_for_parts().1),
             services,
             leptos_options,

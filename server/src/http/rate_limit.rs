@@ -37,8 +37,10 @@ pub struct RateLimits {
 const PASSWORD_PATHS: &[&str] = &[
     "/api/auth/login",
     "/api/auth/register",
+    "/api/auth/password",
     "/api/ui/login",
     "/api/ui/register",
+    "/api/ui/password",
 ];
 
 /// Above this many tracked clients, full (idle) buckets are forgotten.

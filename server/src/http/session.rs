@@ -86,6 +86,14 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let auth = &state.services.auth;
+    if !request.method().is_safe() && is_cross_site(&request, &state) {
+        return ApiErrorResponse(ApiError::new(
+            ErrorKind::Forbidden,
+            "cross-site requests may not change anything",
+        ))
+        .into_response();
+    }
+    let public = PUBLIC_PATHS.contains(&request.uri().path());
     if let Some(value) = request.headers().get(header::AUTHORIZATION) {
         let token = value
             .to_str()
@@ -100,6 +108,10 @@ pub async fn authenticate(
             Ok(principal) => {
                 request.extensions_mut().insert(principal);
                 return next.run(request).await;
+            }
+            // A stale token must not lock a client out of refreshing or logging out.
+            Err(error) if public => {
+                tracing::debug!(%error, "bearer token ignored on a public route")
             }
             Err(error) => {
                 tracing::debug!(%error, "bearer token refused");
@@ -129,21 +141,44 @@ pub async fn authenticate(
         && let Some(refresh_token) = cookie(request.headers(), REFRESH_COOKIE).map(str::to_owned)
     {
         let policy = state.cookie_policy();
-        return match state.silent_refresh.renew(auth, &refresh_token).await {
-            Some(session) => {
+        return match auth.renew(&refresh_token, None).await {
+            Ok(session) => {
                 request.extensions_mut().insert(session.principal.clone());
                 let mut response = next.run(request).await;
                 set_cookies(response.headers_mut(), policy.session_cookies(&session));
                 response
             }
-            None => {
+            Err(error) => {
+                tracing::debug!(%error, "session could not be renewed");
+                let ended = error.to_api_error().kind == ErrorKind::Unauthorized;
                 let mut response = next.run(request).await;
-                set_cookies(response.headers_mut(), policy.cleared_cookies());
+                // A dead session's cookies go; a database hiccup keeps them for next time.
+                if ended {
+                    set_cookies(response.headers_mut(), policy.cleared_cookies());
+                }
                 response
             }
         };
     }
     next.run(request).await
+}
+
+/// A state-changing request a browser says comes from another site (login CSRF, or
+/// any form another site submits), unless that site is an allowed CORS origin.
+/// Non-browser clients send no `Sec-Fetch-Site` and are not affected.
+fn is_cross_site(request: &Request, state: &AppState) -> bool {
+    let site = request
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|value| value.to_str().ok());
+    if !matches!(site, Some("cross-site" | "same-site")) {
+        return false;
+    }
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok());
+    !matches!((&state.settings.cors, origin), (super::CorsOrigins::List(list), Some(origin)) if list.iter().any(|o| o == origin))
 }
 
 pub fn set_cookies(headers: &mut HeaderMap, cookies: [String; 3]) {

@@ -7,6 +7,8 @@
 pub mod cookies;
 mod password;
 mod refresh;
+mod renewals;
+mod revoked;
 pub mod tokens;
 
 use std::{fmt, str::FromStr, time::Duration};
@@ -126,6 +128,8 @@ pub struct AuthService {
     db: Db,
     signer: TokenSigner,
     refresh: RefreshStore,
+    revoked: revoked::RevokedSessions,
+    renewals: renewals::Renewals,
     policy: RegistrationPolicy,
 }
 
@@ -140,8 +144,11 @@ impl AuthService {
         refresh_ttl: Duration,
         policy: RegistrationPolicy,
     ) -> Self {
+        let revoked = revoked::RevokedSessions::new(signer.ttl());
         Self {
-            refresh: RefreshStore::new(db.clone(), refresh_ttl),
+            refresh: RefreshStore::new(db.clone(), refresh_ttl, revoked.clone()),
+            revoked,
+            renewals: renewals::Renewals::default(),
             db,
             signer,
             policy,
@@ -156,42 +163,68 @@ impl AuthService {
     /// and adopts projects created before accounts existed.
     pub async fn register(&self, credentials: Credentials) -> Result<Session, ServiceError> {
         let credentials = credentials.validated()?;
-        let is_first = self.user_count().await? == 0;
-        match self.policy {
-            RegistrationPolicy::Open => {}
-            RegistrationPolicy::Closed => {
-                return Err(ServiceError::Forbidden("registration is closed".into()));
-            }
-            RegistrationPolicy::FirstUserOnly if !is_first => {
-                return Err(ServiceError::Forbidden(
-                    "this installation already has its account; registration is closed".into(),
-                ));
-            }
-            RegistrationPolicy::FirstUserOnly => {}
+        let closed = match self.policy {
+            RegistrationPolicy::Open => false,
+            RegistrationPolicy::Closed => true,
+            // Checked again inside the transaction below; this saves the hashing.
+            RegistrationPolicy::FirstUserOnly => self.user_count().await? > 0,
+        };
+        if closed {
+            return Err(ServiceError::Forbidden("registration is closed".into()));
         }
         let password_hash = password::hash(credentials.password).await?;
-        let response = self
+        // One transaction, and the first account claims the singleton
+        // `installation:admin`: of two registrations racing to be first, one fails
+        // instead of both becoming administrators.
+        let mut response = self
             .db
             .query(format!(
-                "LET $created = (CREATE ONLY user CONTENT {{
-                     email: $email, password_hash: $hash, is_admin: $is_admin
+                "BEGIN TRANSACTION;
+                 LET $first = array::len((SELECT VALUE id FROM user LIMIT 1)) = 0;
+                 IF $first_only AND !$first {{ THROW 'registration is closed' }};
+                 LET $created = (CREATE ONLY user CONTENT {{
+                     email: $email, password_hash: $hash, is_admin: $first
                  }});
-                 IF $is_admin {{ UPDATE project SET owner = $created.id WHERE owner = NONE }};
-                 SELECT {USER_FIELDS} FROM ONLY $created.id;"
+                 IF $first {{
+                     CREATE installation:admin CONTENT {{ user: $created.id }};
+                     UPDATE project SET owner = $created.id WHERE owner = NONE;
+                 }};
+                 SELECT {USER_FIELDS} FROM ONLY $created.id;
+                 COMMIT TRANSACTION;"
             ))
             .bind(("email", credentials.email.clone()))
             .bind(("hash", password_hash))
-            .bind(("is_admin", is_first))
-            .await?
-            .check();
-        let mut response = response.map_err(|error| {
-            if error.message().contains("user_email") {
-                ServiceError::Conflict("an account with this email already exists".into())
-            } else {
-                ServiceError::Database(error)
+            .bind((
+                "first_only",
+                self.policy == RegistrationPolicy::FirstUserOnly,
+            ))
+            .await?;
+        // In a failed transaction every statement reports an error; the cause is among them.
+        let errors = response.take_errors();
+        if !errors.is_empty() {
+            let said = |needle: &str| errors.values().any(|e| e.message().contains(needle));
+            if said("user_email") {
+                return Err(ServiceError::Conflict(
+                    "an account with this email already exists".into(),
+                ));
             }
-        })?;
-        let row: Option<UserRow> = response.take(2)?;
+            let first_only = self.policy == RegistrationPolicy::FirstUserOnly;
+            if said("registration is closed") || (first_only && said("installation:admin")) {
+                return Err(ServiceError::Forbidden("registration is closed".into()));
+            }
+            if said("installation:admin") {
+                return Err(ServiceError::Conflict(
+                    "another account was registered at the same moment; try again".into(),
+                ));
+            }
+            let first = errors.into_iter().min_by_key(|(index, _)| *index);
+            return Err(first.map_or_else(
+                || ServiceError::Internal("registration failed".into()),
+                |(_, error)| ServiceError::Database(error),
+            ));
+        }
+        // BEGIN and COMMIT count as statements: the SELECT is the sixth.
+        let row: Option<UserRow> = response.take(5)?;
         let row = row.ok_or_else(|| ServiceError::Internal("created user not returned".into()))?;
         tracing::info!(user = %row.id, admin = row.is_admin, "account registered");
         self.start_session(row.user()).await
@@ -239,6 +272,35 @@ impl AuthService {
         self.session(row.user(), spent.family, refresh_token, spent.csrf_token)
     }
 
+    /// A browser's renewal: like [`Self::refresh`], but requests presenting the same
+    /// refresh token within a short window share one rotation (see `renewals`).
+    pub async fn renew(
+        &self,
+        refresh_token: &str,
+        csrf_token: Option<&str>,
+    ) -> Result<Session, ServiceError> {
+        if let Some(csrf_token) = csrf_token {
+            self.refresh.check_csrf(refresh_token, csrf_token).await?;
+        }
+        let slot = self.renewals.slot(refresh_token);
+        let (auth, token) = (self.clone(), refresh_token.to_owned());
+        // Spawned: a caller that goes away mid-rotation must not leave the token spent
+        // and its successor lost (the next tab would then look like a replay).
+        let session = tokio::spawn(async move {
+            slot.get_or_try_init(|| auth.refresh(&token, None))
+                .await
+                .cloned()
+        })
+        .await
+        .map_err(|error| ServiceError::Internal(format!("session renewal task: {error}")))??;
+        if self.revoked.contains(&session.principal.session_id) {
+            return Err(ServiceError::Unauthorized(
+                "the session has ended; log in again".into(),
+            ));
+        }
+        Ok(session)
+    }
+
     /// Ends the session `refresh_token` belongs to. Unknown tokens are ignored:
     /// logging out twice is not an error.
     pub async fn logout(&self, refresh_token: &str) -> Result<(), ServiceError> {
@@ -258,8 +320,9 @@ impl AuthService {
             .ok_or_else(|| ServiceError::Unauthorized("the account no longer exists".into()))
     }
 
-    /// Checks the current password, stores the new one, ends every other session and
-    /// starts a fresh one for the caller.
+    /// Checks the current password, stores the new one, ends every session of the
+    /// account (refresh tokens, and access tokens on this server) and starts a fresh
+    /// one for the caller.
     pub async fn change_password(
         &self,
         principal: &Principal,
@@ -285,9 +348,14 @@ impl AuthService {
         self.start_session(row.user()).await
     }
 
-    /// Verifies an access token (see [`TokenSigner::verify`]).
+    /// Verifies an access token (see [`TokenSigner::verify`]) and that its session
+    /// has not been ended on this server.
     pub fn verify_access_token(&self, token: &str) -> Result<Principal, TokenError> {
-        self.signer.verify(token)
+        let principal = self.signer.verify(token)?;
+        if self.revoked.contains(&principal.session_id) {
+            return Err(TokenError::Revoked);
+        }
+        Ok(principal)
     }
 
     async fn start_session(&self, user: User) -> Result<Session, ServiceError> {
@@ -418,6 +486,65 @@ mod tests {
         assert_eq!(kind(dup), ErrorKind::Conflict);
         let principal = auth.verify_access_token(&second.access_token).unwrap();
         assert_eq!(auth.me(&principal).await.unwrap(), second.user);
+    }
+
+    #[tokio::test]
+    async fn of_registrations_racing_to_be_first_only_one_becomes_admin() {
+        let auth = service(RegistrationPolicy::Open).await;
+        let (a, b, c) = tokio::join!(
+            auth.register(creds("a@example.org")),
+            auth.register(creds("b@example.org")),
+            auth.register(creds("c@example.org")),
+        );
+        let admins = [a, b, c]
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|session| session.user.is_admin)
+            .count();
+        assert_eq!(admins, 1);
+        let single = service(RegistrationPolicy::FirstUserOnly).await;
+        let (a, b) = tokio::join!(
+            single.register(creds("a@example.org")),
+            single.register(creds("b@example.org")),
+        );
+        assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "exactly one account");
+    }
+
+    #[tokio::test]
+    async fn ended_sessions_stop_their_access_tokens_at_once() {
+        let auth = service(RegistrationPolicy::Open).await;
+        let laptop = auth.register(creds("a@example.org")).await.unwrap();
+        let phone = auth.login(creds("a@example.org")).await.unwrap();
+        assert!(auth.verify_access_token(&phone.access_token).is_ok());
+        auth.end_session(&phone.principal).await.unwrap();
+        assert_eq!(
+            auth.verify_access_token(&phone.access_token),
+            Err(TokenError::Revoked)
+        );
+        assert!(auth.verify_access_token(&laptop.access_token).is_ok());
+    }
+
+    #[tokio::test]
+    async fn concurrent_browser_renewals_share_one_rotation() {
+        let auth = service(RegistrationPolicy::Open).await;
+        let login = auth.register(creds("a@example.org")).await.unwrap();
+        let token = login.refresh_token.as_str();
+        let csrf = Some(login.csrf_token.as_str());
+        let (a, b, c) = tokio::join!(
+            auth.renew(token, csrf),
+            auth.renew(token, csrf),
+            auth.renew(token, None),
+        );
+        let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+        assert_eq!(a.refresh_token, b.refresh_token);
+        assert_eq!(b.refresh_token, c.refresh_token);
+        assert_ne!(a.refresh_token, login.refresh_token);
+        // The shared successor is alive; a wrong CSRF token is still refused.
+        assert!(auth.renew(&a.refresh_token, Some("guess")).await.is_err());
+        assert!(auth.refresh(&a.refresh_token, None).await.is_ok());
+        // After logout the old token no longer renews, even inside the sharing window.
+        auth.end_session(&a.principal).await.unwrap();
+        assert!(auth.renew(token, None).await.is_err());
     }
 
     #[tokio::test]

@@ -22,13 +22,17 @@ static HASHING_SLOTS: LazyLock<Semaphore> =
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ServiceError> {
-    let _slot = HASHING_SLOTS
+    let slot = HASHING_SLOTS
         .acquire()
         .await
         .map_err(|error| ServiceError::Internal(format!("password hashing slots: {error}")))?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|error| ServiceError::Internal(format!("password hashing task: {error}")))
+    // The slot travels with the work: a caller that goes away does not free it early.
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        work()
+    })
+    .await
+    .map_err(|error| ServiceError::Internal(format!("password hashing task: {error}")))
 }
 
 fn hash_now(password: &str, salt: [u8; 16]) -> Result<String, argon2::password_hash::Error> {

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use surrealdb::types::SurrealValue;
 
-use super::random_token;
+use super::{random_token, revoked::RevokedSessions};
 use crate::{ServiceError, db::Db};
 
 /// What a spent refresh token carried over to its successor.
@@ -35,6 +35,7 @@ const TOKEN_FIELDS: &str = "record::id(user) AS user_id, family, csrf, \
 pub struct RefreshStore {
     db: Db,
     ttl: Duration,
+    revoked: RevokedSessions,
 }
 
 fn digest(token: &str) -> String {
@@ -49,8 +50,20 @@ fn session_ended() -> ServiceError {
 }
 
 impl RefreshStore {
-    pub fn new(db: Db, ttl: Duration) -> Self {
-        Self { db, ttl }
+    pub fn new(db: Db, ttl: Duration, revoked: RevokedSessions) -> Self {
+        Self { db, ttl, revoked }
+    }
+
+    /// Checks the session's CSRF token without spending the refresh token.
+    pub async fn check_csrf(&self, token: &str, csrf_token: &str) -> Result<(), ServiceError> {
+        let row = self.row(&digest(token)).await?.ok_or_else(session_ended)?;
+        if bool::from(csrf_token.as_bytes().ct_eq(row.csrf.as_bytes())) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(
+                "missing or invalid CSRF token".into(),
+            ))
+        }
     }
 
     pub fn ttl(&self) -> Duration {
@@ -139,18 +152,25 @@ impl RefreshStore {
 
     /// Ends every session of a user.
     pub async fn revoke_user(&self, user_id: &str) -> Result<(), ServiceError> {
-        self.db
+        let mut response = self
+            .db
             .query(
                 "UPDATE refresh_token SET revoked_at = time::now()
-                 WHERE user = type::record('user', $user) AND revoked_at = NONE RETURN NONE",
+                 WHERE user = type::record('user', $user) AND revoked_at = NONE
+                 RETURN VALUE family",
             )
             .bind(("user", user_id.to_owned()))
             .await?
             .check()?;
+        let families: Vec<String> = response.take(0)?;
+        for family in families {
+            self.revoked.insert(&family);
+        }
         Ok(())
     }
 
     pub async fn revoke_family(&self, family: &str) -> Result<(), ServiceError> {
+        self.revoked.insert(family);
         self.db
             .query(
                 "UPDATE refresh_token SET revoked_at = time::now()

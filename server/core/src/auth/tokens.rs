@@ -54,6 +54,8 @@ pub enum TokenError {
     Expired,
     #[error("token signature or claims are invalid")]
     Invalid,
+    #[error("the token's session has ended")]
+    Revoked,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
