@@ -17,15 +17,17 @@ pub fn provide_session() -> SessionResource {
     let location = use_location();
     let session = Resource::new(move || location.pathname.get(), |_| current_session());
     provide_context(session);
+    // Keyed on the account, not the resource: navigating re-reads the session, and a
+    // timer restarted on every click would never fire for a busy user.
+    let schedule = Memo::new(move |_| {
+        let view = session.get().and_then(Result::ok).flatten()?;
+        Some((view.user.id, view.refresh_after_secs))
+    });
     Effect::new(move |previous: Option<Option<IntervalHandle>>| {
         if let Some(Some(handle)) = previous {
             handle.clear();
         }
-        let every = session
-            .get()
-            .and_then(Result::ok)
-            .flatten()?
-            .refresh_after_secs;
+        let (_, every) = schedule.get()?;
         set_interval_with_handle(
             || {
                 leptos::task::spawn_local(async {
