@@ -3,7 +3,9 @@
 //! [`CsrfClient`]); the ones a visitor needs before logging in live under `/api/ui/`
 //! and are listed as public routes by the server.
 
-use kiln_types::{ApiError, Project, SessionView, Snippet};
+use kiln_types::{
+    ApiError, Page, PageQuery, Project, ProjectStatus, SessionView, Snippet, TimelineEvent,
+};
 use leptos::prelude::*;
 
 pub use crate::csrf_client::CsrfClient;
@@ -209,12 +211,83 @@ pub async fn change_password(
     Ok(())
 }
 
+/// A page of the caller's projects, most recently active first.
 #[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
-pub async fn list_projects() -> Result<Vec<Project>, ApiError> {
+pub async fn list_projects(after: Option<String>) -> Result<Page<Project>, ApiError> {
+    let principal = ssr::principal()?;
+    let query = PageQuery {
+        limit: Some(50),
+        after,
+        ..PageQuery::default()
+    };
+    let request = kiln_core::pagination::PageRequest::from_query(&query).map_err(ssr::fail)?;
+    ssr::services()?
+        .projects
+        .list(&principal, &request)
+        .await
+        .map_err(ssr::failed)
+}
+
+#[server(client = CsrfClient)]
+pub async fn update_project(
+    id: String,
+    name: String,
+    description: String,
+    model: String,
+    instructions: String,
+) -> Result<Project, ApiError> {
+    let principal = ssr::principal()?;
+    let patch = kiln_types::ProjectPatch {
+        name: Some(name),
+        description: Some(description),
+        settings: Some(kiln_types::ProjectSettings {
+            model: Some(model),
+            instructions,
+        }),
+    };
+    ssr::services()?
+        .projects
+        .update(&principal, &id, patch)
+        .await
+        .map_err(ssr::failed)
+}
+
+#[server(client = CsrfClient)]
+pub async fn change_project_status(id: String, status: String) -> Result<Project, ApiError> {
+    let principal = ssr::principal()?;
+    let status = ProjectStatus::parse(&status).ok_or_else(|| {
+        ssr::fail(ApiError::invalid_field(
+            "status",
+            "must be active, paused or archived",
+        ))
+    })?;
+    ssr::services()?
+        .projects
+        .change_status(&principal, &id, status)
+        .await
+        .map_err(ssr::failed)
+}
+
+/// Deletes the project, then goes back to the list.
+#[server(client = CsrfClient)]
+pub async fn delete_project(id: String) -> Result<(), ApiError> {
     let principal = ssr::principal()?;
     ssr::services()?
         .projects
-        .list(&principal)
+        .delete(&principal, &id)
+        .await
+        .map_err(ssr::failed)?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// The newest events of a project.
+#[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
+pub async fn project_timeline(id: String) -> Result<Page<TimelineEvent>, ApiError> {
+    let principal = ssr::principal()?;
+    ssr::services()?
+        .timeline
+        .for_project(&principal, &id, &PageQuery::default())
         .await
         .map_err(ssr::failed)
 }

@@ -438,8 +438,7 @@ async fn cookie_authenticated_mutations_need_the_csrf_token() {
         accepted.text
     );
     let list = app.send(bearer(get("/api/projects"), &ada)).await;
-    let names: Vec<_> = list
-        .body
+    let names: Vec<_> = list.body["items"]
         .as_array()
         .unwrap()
         .iter()

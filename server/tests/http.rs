@@ -277,6 +277,12 @@ async fn the_openapi_document_describes_every_rest_route() {
         ("/api/projects", "get"),
         ("/api/projects", "post"),
         ("/api/projects/{project_id}", "get"),
+        ("/api/projects/{project_id}", "patch"),
+        ("/api/projects/{project_id}", "delete"),
+        ("/api/projects/{project_id}/status", "post"),
+        ("/api/projects/{project_id}/stats", "get"),
+        ("/api/projects/{project_id}/timeline", "get"),
+        ("/api/timeline", "get"),
         ("/api/snippets/extract", "post"),
     ] {
         assert!(
@@ -285,7 +291,14 @@ async fn the_openapi_document_describes_every_rest_route() {
         );
     }
     let schemas = &reply.body["components"]["schemas"];
-    for schema in ["Credentials", "TokenResponse", "ApiError", "Project"] {
+    for schema in [
+        "Credentials",
+        "TokenResponse",
+        "ApiError",
+        "Project",
+        "ProjectPatch",
+        "TimelineEvent",
+    ] {
         assert!(schemas[schema].is_object(), "schema {schema} missing");
     }
     assert!(reply.body["components"]["securitySchemes"]["bearer"].is_object());

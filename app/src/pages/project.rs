@@ -1,25 +1,51 @@
-//! One project, for its owner.
+//! One project, for its owner: overview, stats, status, settings, timeline, delete.
 
-use leptos::prelude::*;
+use kiln_types::{
+    PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, PROJECT_SETTING_MAX_CHARS, Project,
+    TimelineEvent,
+};
+use leptos::{form::ActionForm, prelude::*};
 use leptos_router::hooks::use_params_map;
 
-use crate::{server_fns::get_project, session::ErrorNotice};
+use crate::{
+    server_fns::{
+        ChangeProjectStatus, DeleteProject, UpdateProject, get_project, project_timeline,
+    },
+    session::{CsrfField, ErrorNotice},
+};
 
 #[component]
 pub fn ProjectPage() -> impl IntoView {
     let params = use_params_map();
-    let project = Resource::new(
-        move || params.read().get("id").unwrap_or_default(),
-        get_project,
-    );
+    let id = move || params.read().get("id").unwrap_or_default();
+    let update = ServerAction::<UpdateProject>::new();
+    let status = ServerAction::<ChangeProjectStatus>::new();
+    let delete = ServerAction::<DeleteProject>::new();
+    // Every change re-reads the project and its timeline: the timeline grows in place.
+    let changes = move || (id(), update.version().get(), status.version().get());
+    let project = Resource::new(changes, |(id, ..)| get_project(id));
+    let timeline = Resource::new(changes, |(id, ..)| project_timeline(id));
+    let errors = move || {
+        [
+            update.value().get().and_then(Result::err),
+            status.value().get().and_then(Result::err),
+            delete.value().get().and_then(Result::err),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|error| view! { <ErrorNotice error/> })
+        .collect_view()
+    };
     view! {
         <Suspense fallback=|| view! { <p>"Loading project…"</p> }>
             {move || Suspend::new(async move {
                 match project.await {
                     Ok(project) => view! {
-                        <h1 class="project-title">{project.name}</h1>
-                        <p class="project-description">{project.description}</p>
-                        <p class="muted">"Created " <time datetime=project.created_at.clone()>{project.created_at.clone()}</time></p>
+                        <Overview project=project.clone()/>
+                        {errors}
+                        <StatusControls project=project.clone() action=status/>
+                        <EditForm project=project.clone() action=update/>
+                        <DeleteForm project action=delete/>
                     }
                     .into_any(),
                     Err(error) => view! {
@@ -31,5 +57,137 @@ pub fn ProjectPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                timeline.await.ok().map(|page| view! { <Timeline events=page.items/> })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Overview(project: Project) -> impl IntoView {
+    let stats = project.stats;
+    let languages = stats
+        .languages
+        .iter()
+        .map(|(language, files)| format!("{language} ({files})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    view! {
+        <h1 class="project-title">{project.name}</h1>
+        <p>
+            <span class=format!("status status-{}", project.status.as_str())>{project.status.as_str()}</span>
+            " "
+            <span class="project-description">{project.description}</span>
+        </p>
+        <section class="card" aria-labelledby="stats">
+            <h2 id="stats">"Stats"</h2>
+            <dl class="stats">
+                <dt>"Files"</dt><dd class="stat-files">{stats.file_count}</dd>
+                <dt>"Size"</dt><dd>{format!("{} bytes · {} lines", stats.total_bytes, stats.total_lines)}</dd>
+                <dt>"Languages"</dt><dd>{if languages.is_empty() { "–".to_owned() } else { languages }}</dd>
+                <dt>"Chats"</dt><dd>{format!("{} threads · {} messages", stats.thread_count, stats.message_count)}</dd>
+                <dt>"Last chat"</dt><dd>{stats.last_chat_at.unwrap_or_else(|| "never".into())}</dd>
+                <dt>"Created"</dt><dd><time datetime=project.created_at.clone()>{project.created_at.clone()}</time></dd>
+            </dl>
+        </section>
+    }
+}
+
+#[component]
+fn StatusControls(project: Project, action: ServerAction<ChangeProjectStatus>) -> impl IntoView {
+    let id = project.id;
+    let buttons = project
+        .status
+        .next()
+        .iter()
+        .map(|to| {
+            let id = id.clone();
+            let label = match to.as_str() {
+                "active" => "Activate",
+                "paused" => "Pause",
+                _ => "Archive",
+            };
+            view! {
+                <ActionForm action attr:class="inline">
+                    <CsrfField/>
+                    <input type="hidden" name="id" value=id/>
+                    <input type="hidden" name="status" value=to.as_str()/>
+                    <button type="submit">{label}</button>
+                </ActionForm>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="status-heading">
+            <h2 id="status-heading">"Status"</h2>
+            <div class="actions">{buttons}</div>
+        </section>
+    }
+}
+
+#[component]
+fn EditForm(project: Project, action: ServerAction<UpdateProject>) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="edit-heading">
+            <h2 id="edit-heading">"Edit project"</h2>
+            <ActionForm action>
+                <CsrfField/>
+                <input type="hidden" name="id" value=project.id/>
+                <label for="edit-name">"Name"</label>
+                <input id="edit-name" name="name" required maxlength=PROJECT_NAME_MAX_CHARS value=project.name/>
+                <label for="edit-description">"Description"</label>
+                <textarea id="edit-description" name="description" rows="2" maxlength=PROJECT_DESCRIPTION_MAX_CHARS>
+                    {project.description}
+                </textarea>
+                <label for="edit-model">"LLM model (empty: the server's default)"</label>
+                <input id="edit-model" name="model" maxlength="200" value=project.settings.model.unwrap_or_default()/>
+                <label for="edit-instructions">"Instructions for the LLM"</label>
+                <textarea id="edit-instructions" name="instructions" rows="3" maxlength=PROJECT_SETTING_MAX_CHARS>
+                    {project.settings.instructions}
+                </textarea>
+                <button type="submit" disabled=move || action.pending().get()>"Save changes"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn DeleteForm(project: Project, action: ServerAction<DeleteProject>) -> impl IntoView {
+    view! {
+        <section class="card danger" aria-labelledby="delete-heading">
+            <h2 id="delete-heading">"Delete project"</h2>
+            <ActionForm action>
+                <CsrfField/>
+                <input type="hidden" name="id" value=project.id/>
+                <label class="check">
+                    <input type="checkbox" name="confirm" required/>
+                    {format!(" Delete \"{}\" and everything in it. This cannot be undone.", project.name)}
+                </label>
+                <button type="submit" class="danger">"Delete project"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn Timeline(events: Vec<TimelineEvent>) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="timeline-heading">
+            <h2 id="timeline-heading">"Timeline"</h2>
+            <ol class="timeline" aria-label="Timeline">
+                {events
+                    .into_iter()
+                    .map(|event| view! {
+                        <li class=format!("event event-{}", event.event_type.as_str())>
+                            <span class="event-title">{event.title}</span>
+                            " "
+                            <time datetime=event.created_at.clone()>{event.created_at.clone()}</time>
+                        </li>
+                    })
+                    .collect_view()}
+            </ol>
+        </section>
     }
 }

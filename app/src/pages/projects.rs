@@ -1,5 +1,6 @@
-use kiln_types::{PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, Project};
+use kiln_types::{PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, Page, Project};
 use leptos::{form::ActionForm, prelude::*};
+use leptos_router::hooks::use_query_map;
 
 use crate::{
     server_fns::{CreateProject, list_projects},
@@ -10,7 +11,11 @@ use crate::{
 pub fn ProjectsPage() -> impl IntoView {
     let create = ServerAction::<CreateProject>::new();
     // Re-read the list whenever a create finishes.
-    let projects = Resource::new(move || create.version().get(), |_| list_projects());
+    let query = use_query_map();
+    let projects = Resource::new(
+        move || (create.version().get(), query.read().get("after")),
+        |(_, after)| list_projects(after),
+    );
     let error = move || {
         create
             .value()
@@ -48,7 +53,7 @@ pub fn ProjectsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading projects…"</p> }>
             {move || Suspend::new(async move {
                 match projects.await {
-                    Ok(list) => view! { <ProjectList projects=list/> }.into_any(),
+                    Ok(page) => view! { <ProjectList page/> }.into_any(),
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),
                 }
             })}
@@ -57,7 +62,15 @@ pub fn ProjectsPage() -> impl IntoView {
 }
 
 #[component]
-fn ProjectList(projects: Vec<Project>) -> impl IntoView {
+fn ProjectList(page: Page<Project>) -> impl IntoView {
+    let Page {
+        items: projects,
+        next_cursor,
+        ..
+    } = page;
+    let more = next_cursor.map(|cursor| {
+        view! { <p><a href=format!("/?after={cursor}")>"Older projects →"</a></p> }
+    });
     if projects.is_empty() {
         return view! { <p class="empty">"No projects yet. Create your first one above."</p> }
             .into_any();
@@ -70,13 +83,18 @@ fn ProjectList(projects: Vec<Project>) -> impl IntoView {
                     view! {
                         <li class="project">
                             <a class="project-name" href=format!("/projects/{}", p.id)>{p.name}</a>
+                            <span class=format!("status status-{}", p.status.as_str())>{p.status.as_str()}</span>
                             <span class="project-description">{p.description}</span>
-                            <time datetime=p.created_at.clone()>{p.created_at.clone()}</time>
+                            <span class="project-stats">
+                                {format!("{} files · {} threads · active ", p.stats.file_count, p.stats.thread_count)}
+                                <time datetime=p.last_activity_at.clone()>{p.last_activity_at.clone()}</time>
+                            </span>
                         </li>
                     }
                 })
                 .collect_view()}
         </ul>
+        {more}
     }
     .into_any()
 }
@@ -90,7 +108,19 @@ mod tests {
             id: "p1".into(),
             name: name.into(),
             description: "<img src=x onerror=alert(1)>".into(),
+            status: kiln_types::ProjectStatus::Active,
+            settings: Default::default(),
+            stats: Default::default(),
             created_at: "2026-11-21T00:00:00Z".into(),
+            last_activity_at: "2026-11-21T00:00:00Z".into(),
+        }
+    }
+
+    fn page(items: Vec<Project>) -> Page<Project> {
+        Page {
+            items,
+            next_cursor: None,
+            prev_cursor: None,
         }
     }
 
@@ -98,8 +128,8 @@ mod tests {
     fn project_text_is_escaped_in_server_rendered_html() {
         let owner = Owner::new();
         owner.set();
-        let html =
-            view! { <ProjectList projects=vec![project("<script>alert(1)</script>")]/> }.to_html();
+        let html = view! { <ProjectList page=page(vec![project("<script>alert(1)</script>")])/> }
+            .to_html();
         assert!(
             html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
             "{html}"
@@ -114,7 +144,7 @@ mod tests {
     fn an_empty_list_invites_the_first_project() {
         let owner = Owner::new();
         owner.set();
-        let html = view! { <ProjectList projects=Vec::new()/> }.to_html();
+        let html = view! { <ProjectList page=page(Vec::new())/> }.to_html();
         assert!(html.contains("No projects yet"), "{html}");
     }
 }

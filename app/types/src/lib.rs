@@ -7,6 +7,7 @@ mod auth;
 mod error;
 mod project;
 mod snippet;
+mod timeline;
 
 pub use auth::{
     ACCESS_COOKIE, CSRF_COOKIE, CSRF_FORM_FIELD, CSRF_HEADER, ChangePassword, Credentials,
@@ -14,8 +15,12 @@ pub use auth::{
     SessionView, TokenResponse, User, normalize_email, validate_new_password,
 };
 pub use error::{ApiError, ErrorKind, FieldError};
-pub use project::{NewProject, PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, Project};
+pub use project::{
+    NewProject, PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, PROJECT_SETTING_MAX_CHARS,
+    Project, ProjectPatch, ProjectSettings, ProjectStats, ProjectStatus, StatusChange,
+};
 pub use snippet::{ExtractSnippetsRequest, ExtractSnippetsResponse, MARKDOWN_MAX_BYTES, Snippet};
+pub use timeline::{EventType, PAGE_DEFAULT_LIMIT, PAGE_MAX_LIMIT, Page, PageQuery, TimelineEvent};
 
 use serde::{Deserialize, Serialize};
 

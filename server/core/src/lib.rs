@@ -5,30 +5,40 @@ pub mod access;
 pub mod auth;
 pub mod db;
 mod error;
+pub mod events;
 pub mod markdown;
 pub mod migrations;
+pub mod pagination;
 mod projects;
 mod snippets;
+mod timeline;
 
 pub use auth::{AuthService, Principal};
 pub use error::ServiceError;
 pub use projects::ProjectService;
 pub use snippets::SnippetService;
+pub use timeline::TimelineService;
 
 /// Every service, cheap to clone, handed to each transport.
 #[derive(Clone)]
 pub struct Services {
     pub db: db::Db,
     pub auth: AuthService,
+    pub events: events::EventDispatcher,
+    pub timeline: TimelineService,
     pub projects: ProjectService,
     pub snippets: SnippetService,
 }
 
 impl Services {
     pub fn new(db: db::Db, auth: AuthService, snippets: SnippetService) -> Self {
+        let timeline = TimelineService::new(db.clone());
+        let events = events::EventDispatcher::new(vec![std::sync::Arc::new(timeline.clone())]);
         Self {
             auth,
-            projects: ProjectService::new(db.clone()),
+            projects: ProjectService::new(db.clone(), events.clone()),
+            timeline,
+            events,
             snippets,
             db,
         }

@@ -1,6 +1,7 @@
 //! The HTTP transport: REST routes, the Leptos app and its server functions, and the
 //! envelope around every request (ids, limits, authentication, errors).
 
+mod access;
 mod auth;
 mod error;
 mod health;
@@ -112,7 +113,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
         .routes(routes!(projects::list, projects::create))
-        .routes(routes!(projects::get))
+        .routes(routes!(projects::get, projects::update, projects::delete))
+        .routes(routes!(projects::change_status))
+        .routes(routes!(projects::stats))
+        .routes(routes!(projects::timeline))
+        .routes(routes!(projects::feed))
         .routes(routes!(snippets::extract))
 }
 

@@ -29,6 +29,7 @@ use super::AppState;
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "projects", description = "Projects and everything inside them"),
+        (name = "timeline", description = "What happened, per project and across projects"),
         (name = "snippets", description = "Code blocks in Markdown"),
         (name = "health", description = "Liveness and readiness probes"),
         (name = "docs", description = "This document"),

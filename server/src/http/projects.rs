@@ -1,27 +1,69 @@
-//! `/api/projects`: the caller's projects.
+//! `/api/projects`: the caller's projects, their status, stats and timeline.
 
 use axum::{
     Json,
-    extract::{Path, State},
-    http::StatusCode,
+    extract::{Query, State},
+    http::{HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
 };
-use kiln_core::Services;
-use kiln_types::{ApiError, NewProject, Project};
+use kiln_core::{Services, pagination::PageRequest};
+use kiln_types::{
+    ApiError, NewProject, Page, PageQuery, Project, ProjectPatch, ProjectStats, StatusChange,
+    TimelineEvent,
+};
+use serde::Serialize;
 
-use super::{ApiErrorResponse, json::ApiJson, session::CurrentUser};
+use super::{ApiErrorResponse, access::OwnedProject, json::ApiJson, session::CurrentUser};
 
-/// The caller's projects, newest first.
+/// A page as JSON, with `Link: <…>; rel="next"` / `rel="prev"` for generic clients.
+fn paged<T: Serialize>(uri: &Uri, query: &PageQuery, page: Page<T>) -> Response {
+    let link = |cursor: &Option<String>, direction: &str, rel: &str| {
+        cursor.as_ref().map(|cursor| {
+            let mut params = vec![format!("{direction}={cursor}")];
+            if let Some(limit) = query.limit {
+                params.push(format!("limit={limit}"));
+            }
+            if let Some(types) = &query.event_type {
+                let types: String = form_urlencoded::byte_serialize(types.as_bytes()).collect();
+                params.push(format!("type={types}"));
+            }
+            format!("<{}?{}>; rel=\"{rel}\"", uri.path(), params.join("&"))
+        })
+    };
+    let links: Vec<String> = [
+        link(&page.next_cursor, "after", "next"),
+        link(&page.prev_cursor, "before", "prev"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut response = Json(page).into_response();
+    if let Ok(value) = HeaderValue::from_str(&links.join(", "))
+        && !links.is_empty()
+    {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    response
+}
+
+/// The caller's projects, most recently active first, a page at a time.
 #[utoipa::path(get, path = "/api/projects", tag = "projects",
     security(("bearer" = []), ("cookie" = [])),
+    params(PageQuery),
     responses(
-        (status = 200, body = Vec<Project>),
+        (status = 200, body = Page<Project>, description = "A page; `next_cursor` (and the `Link` header) lead on"),
         (status = 401, description = "Not logged in", body = ApiError),
+        (status = 422, description = "Bad limit or cursor", body = ApiError),
     ))]
 pub async fn list(
     State(services): State<Services>,
     CurrentUser(principal): CurrentUser,
-) -> Result<Json<Vec<Project>>, ApiErrorResponse> {
-    Ok(Json(services.projects.list(&principal).await?))
+    uri: Uri,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiErrorResponse> {
+    let request = PageRequest::from_query(&query)?;
+    let page = services.projects.list(&principal, &request).await?;
+    Ok(paged(&uri, &query, page))
 }
 
 /// Create a project owned by the caller.
@@ -55,8 +97,158 @@ pub async fn create(
     ))]
 pub async fn get(
     State(services): State<Services>,
-    CurrentUser(principal): CurrentUser,
-    Path(project_id): Path<String>,
+    OwnedProject {
+        principal,
+        project_id,
+    }: OwnedProject,
 ) -> Result<Json<Project>, ApiErrorResponse> {
     Ok(Json(services.projects.get(&principal, &project_id).await?))
+}
+
+/// Change the name, description or settings (only the fields sent).
+#[utoipa::path(patch, path = "/api/projects/{project_id}", tag = "projects",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("project_id" = String, Path, description = "The project's id")),
+    request_body = ProjectPatch,
+    responses(
+        (status = 200, body = Project),
+        (status = 401, description = "Not logged in", body = ApiError),
+        (status = 403, description = "Another account's project", body = ApiError),
+        (status = 404, description = "No such project", body = ApiError),
+        (status = 409, description = "The caller already has a project of that name", body = ApiError),
+        (status = 422, description = "Invalid fields", body = ApiError),
+    ))]
+pub async fn update(
+    State(services): State<Services>,
+    OwnedProject {
+        principal,
+        project_id,
+    }: OwnedProject,
+    ApiJson(patch): ApiJson<ProjectPatch>,
+) -> Result<Json<Project>, ApiErrorResponse> {
+    Ok(Json(
+        services
+            .projects
+            .update(&principal, &project_id, patch)
+            .await?,
+    ))
+}
+
+/// Delete the project and everything in it.
+#[utoipa::path(delete, path = "/api/projects/{project_id}", tag = "projects",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("project_id" = String, Path, description = "The project's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not logged in", body = ApiError),
+        (status = 403, description = "Another account's project", body = ApiError),
+        (status = 404, description = "No such project", body = ApiError),
+    ))]
+pub async fn delete(
+    State(services): State<Services>,
+    OwnedProject {
+        principal,
+        project_id,
+    }: OwnedProject,
+) -> Result<StatusCode, ApiErrorResponse> {
+    services.projects.delete(&principal, &project_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Move the project to another status: active ⇄ paused, active/paused → archived,
+/// archived → active. Other moves are a 409.
+#[utoipa::path(method(post, put, patch), path = "/api/projects/{project_id}/status", tag = "projects",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("project_id" = String, Path, description = "The project's id")),
+    request_body = StatusChange,
+    responses(
+        (status = 200, body = Project),
+        (status = 401, description = "Not logged in", body = ApiError),
+        (status = 403, description = "Another account's project", body = ApiError),
+        (status = 404, description = "No such project", body = ApiError),
+        (status = 409, description = "Not an allowed move from the current status", body = ApiError),
+        (status = 422, description = "Unknown status", body = ApiError),
+    ))]
+pub async fn change_status(
+    State(services): State<Services>,
+    OwnedProject {
+        principal,
+        project_id,
+    }: OwnedProject,
+    ApiJson(change): ApiJson<StatusChange>,
+) -> Result<Json<Project>, ApiErrorResponse> {
+    Ok(Json(
+        services
+            .projects
+            .change_status(&principal, &project_id, change.status)
+            .await?,
+    ))
+}
+
+/// The project's counters (files, bytes, lines, languages, threads, messages).
+#[utoipa::path(get, path = "/api/projects/{project_id}/stats", tag = "projects",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("project_id" = String, Path, description = "The project's id")),
+    responses(
+        (status = 200, body = ProjectStats),
+        (status = 401, description = "Not logged in", body = ApiError),
+        (status = 403, description = "Another account's project", body = ApiError),
+        (status = 404, description = "No such project", body = ApiError),
+    ))]
+pub async fn stats(
+    State(services): State<Services>,
+    OwnedProject {
+        principal,
+        project_id,
+    }: OwnedProject,
+) -> Result<Json<ProjectStats>, ApiErrorResponse> {
+    Ok(Json(
+        services.projects.stats(&principal, &project_id).await?,
+    ))
+}
+
+/// What happened to the project, newest first; `?type=a,b` keeps only those kinds.
+#[utoipa::path(get, path = "/api/projects/{project_id}/timeline", tag = "timeline",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("project_id" = String, Path, description = "The project's id"), PageQuery),
+    responses(
+        (status = 200, body = Page<TimelineEvent>),
+        (status = 401, description = "Not logged in", body = ApiError),
+        (status = 403, description = "Another account's project", body = ApiError),
+        (status = 404, description = "No such project", body = ApiError),
+        (status = 422, description = "Bad limit, cursor or type", body = ApiError),
+    ))]
+pub async fn timeline(
+    State(services): State<Services>,
+    OwnedProject {
+        principal,
+        project_id,
+    }: OwnedProject,
+    uri: Uri,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiErrorResponse> {
+    let page = services
+        .timeline
+        .for_project(&principal, &project_id, &query)
+        .await?;
+    Ok(paged(&uri, &query, page))
+}
+
+/// What happened across all the caller's projects, newest first.
+#[utoipa::path(get, path = "/api/timeline", tag = "timeline",
+    security(("bearer" = []), ("cookie" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, body = Page<TimelineEvent>),
+        (status = 401, description = "Not logged in", body = ApiError),
+        (status = 422, description = "Bad limit, cursor or type", body = ApiError),
+    ))]
+pub async fn feed(
+    State(services): State<Services>,
+    CurrentUser(principal): CurrentUser,
+    uri: Uri,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, ApiErrorResponse> {
+    let page = services.timeline.feed(&principal, &query).await?;
+    Ok(paged(&uri, &query, page))
 }

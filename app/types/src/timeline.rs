@@ -1,0 +1,104 @@
+use serde::{Deserialize, Serialize};
+
+/// What happened. New kinds are added as features arrive; clients treat unknown kinds
+/// as generic events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    ProjectCreated,
+    ProjectUpdated,
+    StatusChanged,
+    ProjectDeleted,
+    FileUploaded,
+    FileUpdated,
+    FileDeleted,
+    ThreadCreated,
+    /// A kind this build does not know yet (a newer server).
+    #[serde(other)]
+    Other,
+}
+
+impl EventType {
+    pub const KNOWN: [Self; 8] = [
+        Self::ProjectCreated,
+        Self::ProjectUpdated,
+        Self::StatusChanged,
+        Self::ProjectDeleted,
+        Self::FileUploaded,
+        Self::FileUpdated,
+        Self::FileDeleted,
+        Self::ThreadCreated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProjectCreated => "project_created",
+            Self::ProjectUpdated => "project_updated",
+            Self::StatusChanged => "status_changed",
+            Self::ProjectDeleted => "project_deleted",
+            Self::FileUploaded => "file_uploaded",
+            Self::FileUpdated => "file_updated",
+            Self::FileDeleted => "file_deleted",
+            Self::ThreadCreated => "thread_created",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::KNOWN.into_iter().find(|kind| kind.as_str() == value)
+    }
+}
+
+/// One entry of a project's timeline or of the activity feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimelineEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub project_id: String,
+    /// The user who caused it.
+    pub actor_id: Option<String>,
+    /// One line for people, e.g. `Status changed from active to paused`.
+    pub title: String,
+    /// Details by type: `changes: {field: {from, to}}` for updates, `from`/`to` for
+    /// status changes, `name` for creation and deletion.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub metadata: serde_json::Value,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+pub const PAGE_DEFAULT_LIMIT: u32 = 20;
+pub const PAGE_MAX_LIMIT: u32 = 100;
+
+/// Query of every paginated list: `?limit=20&after=<cursor>` for the next (older)
+/// page, `?before=<cursor>` for the previous (newer) one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct PageQuery {
+    /// 1–100, default 20.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Items after (older than) this cursor.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Items before (newer than) this cursor.
+    #[serde(default)]
+    pub before: Option<String>,
+    /// Timeline only: comma-separated event types to keep.
+    #[serde(default, rename = "type")]
+    pub event_type: Option<String>,
+}
+
+/// A page of a list, newest first, and how to get the pages around it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `after` for the next (older) page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// Pass as `before` for the previous (newer) page; `null` on the first page.
+    pub prev_cursor: Option<String>,
+}
