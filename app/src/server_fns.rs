@@ -3,9 +3,7 @@
 //! [`CsrfClient`]); the ones a visitor needs before logging in live under `/api/ui/`
 //! and are listed as public routes by the server.
 
-use kiln_types::{
-    ApiError, Page, PageQuery, Project, ProjectStatus, SessionView, Snippet, TimelineEvent,
-};
+use kiln_types::{ApiError, Page, Project, SessionView, Snippet, TimelineEvent};
 use leptos::prelude::*;
 
 pub use crate::csrf_client::CsrfClient;
@@ -215,10 +213,10 @@ pub async fn change_password(
 #[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
 pub async fn list_projects(after: Option<String>) -> Result<Page<Project>, ApiError> {
     let principal = ssr::principal()?;
-    let query = PageQuery {
+    let query = kiln_types::PageQuery {
         limit: Some(50),
         after,
-        ..PageQuery::default()
+        ..Default::default()
     };
     let request = kiln_core::pagination::PageRequest::from_query(&query).map_err(ssr::fail)?;
     ssr::services()?
@@ -255,7 +253,7 @@ pub async fn update_project(
 #[server(client = CsrfClient)]
 pub async fn change_project_status(id: String, status: String) -> Result<Project, ApiError> {
     let principal = ssr::principal()?;
-    let status = ProjectStatus::parse(&status).ok_or_else(|| {
+    let status = kiln_types::ProjectStatus::parse(&status).ok_or_else(|| {
         ssr::fail(ApiError::invalid_field(
             "status",
             "must be active, paused or archived",
@@ -287,7 +285,7 @@ pub async fn project_timeline(id: String) -> Result<Page<TimelineEvent>, ApiErro
     let principal = ssr::principal()?;
     ssr::services()?
         .timeline
-        .for_project(&principal, &id, &PageQuery::default())
+        .for_project(&principal, &id, &Default::default())
         .await
         .map_err(ssr::failed)
 }

@@ -23,4 +23,11 @@ test("the signed-in pages have no WCAG A/AA violations", async ({ page }) => {
     await page.goto(path);
     await expectNoViolations(page);
   }
+  const name = `A11y ${Date.now()}`;
+  await page.goto("/");
+  await page.getByLabel("Name").fill(name);
+  await page.getByRole("button", { name: "Create project" }).click();
+  await page.getByRole("link", { name }).click();
+  await expect(page.getByRole("heading", { name, level: 1 })).toBeVisible();
+  await expectNoViolations(page);
 });

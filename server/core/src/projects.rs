@@ -113,7 +113,7 @@ impl From<ProjectRow> for Project {
 }
 
 fn duplicate_name(name: &str) -> ServiceError {
-    ServiceError::Conflict(format!("you already have a project named \"{name}\""))
+    ServiceError::Conflict(format!("a project named \"{name}\" already exists"))
 }
 
 #[derive(Clone)]
