@@ -14,15 +14,19 @@ fn migrate_status_up_and_down() {
         status.contains("0001_users_and_projects") && status.contains("pending"),
         "{status}"
     );
-    assert!(stdout(&run(kiln(data.path()).args(["migrate", "up"]))).contains("applied 2"));
+    let migrations = kiln_core::migrations::bundled();
+    let applied = format!("applied {} migration", migrations.len());
+    assert!(stdout(&run(kiln(data.path()).args(["migrate", "up"]))).contains(&applied));
     let status = stdout(&run(kiln(data.path()).args(["migrate", "status"])));
     assert!(
         status.contains("applied") && !status.contains("pending"),
         "{status}"
     );
     assert!(
-        stdout(&run(kiln(data.path()).args(["migrate", "down"])))
-            .contains("reverted migration 0002")
+        stdout(&run(kiln(data.path()).args(["migrate", "down"]))).contains(&format!(
+            "reverted migration {:04}",
+            migrations[migrations.len() - 1].version
+        ))
     );
     assert!(stdout(&run(kiln(data.path()).args(["migrate", "status"]))).contains("pending"));
 }
