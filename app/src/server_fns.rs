@@ -238,9 +238,9 @@ pub async fn update_project(
     let patch = kiln_types::ProjectPatch {
         name: Some(name),
         description: Some(description),
-        settings: Some(kiln_types::ProjectSettings {
+        settings: Some(kiln_types::SettingsPatch {
             model: Some(model),
-            instructions,
+            instructions: Some(instructions),
         }),
     };
     ssr::services()?

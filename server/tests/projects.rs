@@ -173,3 +173,36 @@ async fn lists_page_by_cursor_and_say_how_to_go_on() {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn of_two_simultaneous_status_moves_one_wins_and_one_conflicts() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let ada = app.register("ada@example.org").await;
+    let id = create(&app, &ada, "raced").await;
+    let uri = format!("/api/projects/{id}/status");
+    let mut moves = tokio::task::JoinSet::new();
+    for _ in 0..2 {
+        let (app, request) = (
+            app.clone(),
+            bearer(post_json(&uri, json!({"status": "paused"})), &ada),
+        );
+        moves.spawn(async move { app.send(request).await.status });
+    }
+    let mut statuses = moves.join_all().await;
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let timeline = app
+        .send(bearer(
+            get(&format!("/api/projects/{id}/timeline?type=status_changed")),
+            &ada,
+        ))
+        .await;
+    assert_eq!(
+        timeline.body["items"].as_array().unwrap().len(),
+        1,
+        "one move, one event"
+    );
+    let bad = app.send(bearer(get("/api/projects?limit=abc"), &ada)).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["type"], "validation_error");
+}

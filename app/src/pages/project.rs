@@ -1,8 +1,8 @@
 //! One project, for its owner: overview, stats, status, settings, timeline, delete.
 
 use kiln_types::{
-    PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, PROJECT_SETTING_MAX_CHARS, Project,
-    TimelineEvent,
+    ApiError, PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, PROJECT_SETTING_MAX_CHARS,
+    Project, TimelineEvent,
 };
 use leptos::{form::ActionForm, prelude::*};
 use leptos_router::hooks::use_params_map;
@@ -21,8 +21,22 @@ pub fn ProjectPage() -> impl IntoView {
     let update = ServerAction::<UpdateProject>::new();
     let status = ServerAction::<ChangeProjectStatus>::new();
     let delete = ServerAction::<DeleteProject>::new();
-    // Every change re-reads the project and its timeline: the timeline grows in place.
-    let changes = move || (id(), update.version().get(), status.version().get());
+    // Every successful change re-reads the project and its timeline (the timeline grows
+    // in place); a failed one leaves the form as the user typed it.
+    // Keyed on the activity time each success returns: failures do not change it.
+    let saved = Memo::new(move |previous: Option<&(Option<String>, Option<String>)>| {
+        let (updated, moved) = previous.cloned().unwrap_or_default();
+        let stamp = |result: Option<Result<Project, ApiError>>, before: Option<String>| match result
+        {
+            Some(Ok(project)) => Some(project.last_activity_at),
+            _ => before,
+        };
+        (
+            stamp(update.value().get(), updated),
+            stamp(status.value().get(), moved),
+        )
+    });
+    let changes = move || (id(), saved.get());
     let project = Resource::new(changes, |(id, ..)| get_project(id));
     let timeline = Resource::new(changes, |(id, ..)| project_timeline(id));
     let errors = move || {

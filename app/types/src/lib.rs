@@ -17,7 +17,8 @@ pub use auth::{
 pub use error::{ApiError, ErrorKind, FieldError};
 pub use project::{
     NewProject, PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, PROJECT_SETTING_MAX_CHARS,
-    Project, ProjectPatch, ProjectSettings, ProjectStats, ProjectStatus, StatusChange,
+    Project, ProjectPatch, ProjectSettings, ProjectStats, ProjectStatus, SettingsPatch,
+    StatusChange,
 };
 pub use snippet::{ExtractSnippetsRequest, ExtractSnippetsResponse, MARKDOWN_MAX_BYTES, Snippet};
 pub use timeline::{EventType, PAGE_DEFAULT_LIMIT, PAGE_MAX_LIMIT, Page, PageQuery, TimelineEvent};

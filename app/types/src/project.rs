@@ -132,7 +132,35 @@ pub struct ProjectPatch {
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
-    pub settings: Option<ProjectSettings>,
+    pub settings: Option<SettingsPatch>,
+}
+
+/// The settings fields to change; absent ones stay as they are. An empty `model`
+/// goes back to the server's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub instructions: Option<String>,
+}
+
+impl SettingsPatch {
+    /// `current` with this patch applied, validated.
+    pub fn apply(self, current: &ProjectSettings) -> Result<ProjectSettings, ApiError> {
+        ProjectSettings {
+            model: match self.model {
+                Some(model) => Some(model),
+                None => current.model.clone(),
+            },
+            instructions: self
+                .instructions
+                .unwrap_or_else(|| current.instructions.clone()),
+        }
+        .validated()
+    }
 }
 
 impl ProjectPatch {
@@ -142,7 +170,7 @@ impl ProjectPatch {
             .description
             .map(|d| validate_description(&d))
             .transpose()?;
-        let settings = self.settings.map(ProjectSettings::validated).transpose()?;
+        let settings = self.settings;
         Ok(Self {
             name,
             description,

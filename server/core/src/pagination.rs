@@ -1,6 +1,7 @@
 //! Keyset pagination shared by every list: newest first by a time, ties broken by id,
 //! with opaque cursors. Items added while a client pages are newer than its cursor, so
-//! every item is seen exactly once.
+//! every item is seen exactly once. (In a list sorted by activity, an item that becomes
+//! active while a client pages moves to the front, where the next walk finds it.)
 
 use base64::Engine;
 use kiln_types::{ApiError, PAGE_DEFAULT_LIMIT, PAGE_MAX_LIMIT, Page, PageQuery};
@@ -37,8 +38,7 @@ impl Key {
             .map_err(|_| invalid())?;
         let text = String::from_utf8(bytes).map_err(|_| invalid())?;
         let (time, id) = text.split_once('|').ok_or_else(invalid)?;
-        let well_formed = time.len() == 30
-            && time.ends_with('Z')
+        let well_formed = is_sort_key(time)
             && !id.is_empty()
             && id.len() <= 64
             && id
@@ -51,6 +51,40 @@ impl Key {
             time: time.to_owned(),
             id: id.to_owned(),
         })
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` with every field in range, so the database's
+/// datetime cast cannot fail on a forged cursor.
+fn is_sort_key(time: &str) -> bool {
+    let bytes = time.as_bytes();
+    let shape = "dddd-dd-ddTdd:dd:dd.dddddddddZ".as_bytes();
+    if bytes.len() != shape.len()
+        || !bytes.iter().zip(shape).all(|(b, s)| match s {
+            b'd' => b.is_ascii_digit(),
+            other => b == other,
+        })
+    {
+        return false;
+    }
+    let number = |range: std::ops::Range<usize>| time[range].parse::<u32>().unwrap_or(u32::MAX);
+    let (month, day) = (number(5..7), number(8..10));
+    let (hour, minute, second) = (number(11..13), number(14..16), number(17..19));
+    (1..=12).contains(&month)
+        && (1..=days_in_month(number(0..4), month)).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
     }
 }
 
@@ -172,7 +206,12 @@ mod tests {
             PageRequest::from_query(&query).unwrap().position,
             Position::After(key)
         );
-        for bad in ["", "!!!", "bm90IGEgY3Vyc29y"] {
+        let impossible = Key {
+            time: "2026-02-30T99:99:99.000000000Z".into(),
+            id: "abc".into(),
+        }
+        .cursor();
+        for bad in ["", "!!!", "bm90IGEgY3Vyc29y", impossible.as_str()] {
             let query = PageQuery {
                 before: Some(bad.into()),
                 ..PageQuery::default()

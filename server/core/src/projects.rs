@@ -204,7 +204,8 @@ impl ProjectService {
         Ok(row.into())
     }
 
-    /// Changes the fields present in `patch`; the event records each change.
+    /// Changes the fields present in `patch`; the event records each change. Only the
+    /// changed fields are written, so concurrent patches of different fields both land.
     pub async fn update(
         &self,
         principal: &Principal,
@@ -213,58 +214,73 @@ impl ProjectService {
     ) -> Result<Project, ServiceError> {
         let patch = patch.validated()?;
         let current = self.row(principal, id).await?;
-        let mut changes = FieldChanges::new();
-        let mut note = |field: &str, from: serde_json::Value, to: serde_json::Value| {
-            if from != to {
-                changes.insert(field.to_owned(), json!({ "from": from, "to": to }));
-            }
-        };
-        let name = patch.name.unwrap_or_else(|| current.name.clone());
-        note("name", json!(current.name), json!(name));
-        let description = patch
-            .description
-            .unwrap_or_else(|| current.description.clone());
-        note(
-            "description",
-            json!(current.description),
-            json!(description),
-        );
-        let settings = patch.settings.unwrap_or_else(|| ProjectSettings {
+        let current_settings = ProjectSettings {
             model: current.model.clone(),
             instructions: current.instructions.clone(),
-        });
-        note(
-            "settings.model",
-            json!(current.model),
-            json!(settings.model),
-        );
-        note(
-            "settings.instructions",
-            json!(current.instructions),
-            json!(settings.instructions),
-        );
+        };
+        let settings = match patch.settings {
+            Some(settings) => settings.apply(&current_settings)?,
+            None => current_settings,
+        };
+        // (field, column, old, new) for every field that differs.
+        let candidates = [
+            ("name", json!(current.name), patch.name.map(|n| json!(n))),
+            (
+                "description",
+                json!(current.description),
+                patch.description.map(|d| json!(d)),
+            ),
+            (
+                "settings.model",
+                json!(current.model),
+                Some(json!(settings.model)),
+            ),
+            (
+                "settings.instructions",
+                json!(current.instructions),
+                Some(json!(settings.instructions)),
+            ),
+        ];
+        let mut changes = FieldChanges::new();
+        let mut sets = Vec::new();
+        let mut values = serde_json::Map::new();
+        for (index, (field, from, to)) in candidates.into_iter().enumerate() {
+            let Some(to) = to.filter(|to| *to != from) else {
+                continue;
+            };
+            if to.is_null() {
+                // JSON null would be stored as NULL; an unset option is NONE.
+                sets.push(format!("{field} = NONE"));
+            } else {
+                sets.push(format!("{field} = $values.v{index}"));
+                values.insert(format!("v{index}"), to.clone());
+            }
+            changes.insert(field.to_owned(), json!({ "from": from, "to": to }));
+        }
         if changes.is_empty() {
             return Ok(current.into());
         }
+        let new_name = changes
+            .get("name")
+            .and_then(|change| change["to"].as_str())
+            .unwrap_or(&current.name)
+            .to_owned();
         let response = self
             .db
             .query(format!(
-                "UPDATE type::record('project', $id) SET name = $name, description = $description,
-                     settings.model = $model, settings.instructions = $instructions,
+                "UPDATE type::record('project', $id) SET {},
                      updated_at = time::now(), last_activity_at = time::now() RETURN NONE;
                  SELECT {} FROM ONLY type::record('project', $id);",
+                sets.join(", "),
                 fields()
             ))
             .bind(("id", current.id.clone()))
-            .bind(("name", name.clone()))
-            .bind(("description", description))
-            .bind(("model", settings.model))
-            .bind(("instructions", settings.instructions))
+            .bind(("values", serde_json::Value::Object(values)))
             .await?
             .check();
         let mut response = response.map_err(|error| {
             if error.message().contains("project_owner_name") {
-                duplicate_name(&name)
+                duplicate_name(&new_name)
             } else {
                 ServiceError::Database(error)
             }
@@ -304,9 +320,10 @@ impl ProjectService {
         let mut response = self
             .db
             .query(format!(
-                "UPDATE type::record('project', $id) SET status = $to, updated_at = time::now(),
-                     last_activity_at = time::now() WHERE status = $from RETURN NONE;
-                 SELECT {} FROM ONLY type::record('project', $id) WHERE status = $to;",
+                "LET $moved = (UPDATE type::record('project', $id) SET status = $to,
+                     updated_at = time::now(), last_activity_at = time::now()
+                     WHERE status = $from RETURN VALUE id);
+                 IF array::len($moved) > 0 {{ (SELECT {} FROM ONLY type::record('project', $id)) }};",
                 fields()
             ))
             .bind(("id", current.id.clone()))
@@ -332,11 +349,17 @@ impl ProjectService {
     /// Deletes the project and, through the database's cascades, everything in it.
     pub async fn delete(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
         let current = self.row(principal, id).await?;
-        self.db
-            .query("DELETE type::record('project', $id)")
+        let mut response = self
+            .db
+            .query("DELETE type::record('project', $id) RETURN BEFORE")
             .bind(("id", current.id.clone()))
             .await?
             .check()?;
+        let deleted: Vec<surrealdb::types::Value> = response.take(0)?;
+        if deleted.is_empty() {
+            // Someone else deleted it a moment ago; their event covers it.
+            return Err(ServiceError::NotFound(format!("no project with id {id:?}")));
+        }
         tracing::info!(project = %current.id, "project deleted");
         self.events
             .publish(DomainEvent::ProjectDeleted {
@@ -563,9 +586,9 @@ mod tests {
         let patch = ProjectPatch {
             name: Some("alpha 2".into()),
             description: Some("d".into()),
-            settings: Some(ProjectSettings {
+            settings: Some(kiln_types::SettingsPatch {
                 model: Some("gpt-x".into()),
-                instructions: String::new(),
+                instructions: None,
             }),
         };
         let updated = f.projects.update(&alice, &p.id, patch).await.unwrap();
@@ -595,6 +618,31 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(again.items.len(), events.items.len());
+        // Half a settings patch keeps the other half; an empty model clears it.
+        let instructions = ProjectPatch {
+            settings: Some(kiln_types::SettingsPatch {
+                model: None,
+                instructions: Some("be brief".into()),
+            }),
+            ..ProjectPatch::default()
+        };
+        let kept = f
+            .projects
+            .update(&alice, &p.id, instructions)
+            .await
+            .unwrap();
+        assert_eq!(kept.settings.model.as_deref(), Some("gpt-x"));
+        assert_eq!(kept.settings.instructions, "be brief");
+        let clear = ProjectPatch {
+            settings: Some(kiln_types::SettingsPatch {
+                model: Some(String::new()),
+                instructions: None,
+            }),
+            ..ProjectPatch::default()
+        };
+        let cleared = f.projects.update(&alice, &p.id, clear).await.unwrap();
+        assert_eq!(cleared.settings.model, None);
+        assert_eq!(cleared.settings.instructions, "be brief");
     }
 
     #[tokio::test]

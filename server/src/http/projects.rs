@@ -2,7 +2,7 @@
 
 use axum::{
     Json,
-    extract::{Query, State},
+    extract::State,
     http::{HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
@@ -13,7 +13,12 @@ use kiln_types::{
 };
 use serde::Serialize;
 
-use super::{ApiErrorResponse, access::OwnedProject, json::ApiJson, session::CurrentUser};
+use super::{
+    ApiErrorResponse,
+    access::OwnedProject,
+    json::{ApiJson, ApiQuery},
+    session::CurrentUser,
+};
 
 /// A page as JSON, with `Link: <…>; rel="next"` / `rel="prev"` for generic clients.
 fn paged<T: Serialize>(uri: &Uri, query: &PageQuery, page: Page<T>) -> Response {
@@ -59,7 +64,7 @@ pub async fn list(
     State(services): State<Services>,
     CurrentUser(principal): CurrentUser,
     uri: Uri,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiErrorResponse> {
     let request = PageRequest::from_query(&query)?;
     let page = services.projects.list(&principal, &request).await?;
@@ -225,7 +230,7 @@ pub async fn timeline(
         project_id,
     }: OwnedProject,
     uri: Uri,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiErrorResponse> {
     let page = services
         .timeline
@@ -247,7 +252,7 @@ pub async fn feed(
     State(services): State<Services>,
     CurrentUser(principal): CurrentUser,
     uri: Uri,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiErrorResponse> {
     let page = services.timeline.feed(&principal, &query).await?;
     Ok(paged(&uri, &query, page))
