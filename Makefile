@@ -22,6 +22,10 @@ export LEPTOS_SITE_ROOT := target/site
 export LEPTOS_SITE_PKG_DIR := pkg
 export LEPTOS_SITE_ADDR ?= 127.0.0.1:3000
 export LEPTOS_RELOAD_PORT := 3001
+# Server-function URLs hash the crate's path unless given a key: with this one the
+# browser bundle and the server agree even when checkouts at different paths share
+# one target directory.
+export SERVER_FN_OVERRIDE_KEY := kiln
 
 KILN_BIN := $(CARGO_TARGET_DIR)/release/kiln
 SURREAL_SERVER := $(CARGO_TARGET_DIR)/surreal-server/release/kiln-test-surreal-server

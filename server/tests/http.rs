@@ -218,7 +218,7 @@ async fn server_function_bodies_are_limited_too() {
 }
 
 #[tokio::test]
-async fn a_hostile_plugin_is_stopped_and_the_server_keeps_serving() {
+async fn a_hostile_plugin_is_contained_quarantined_and_the_built_in_answers() {
     let limits = PluginLimits {
         timeout: Duration::from_millis(300),
         fuel: u64::MAX,
@@ -235,25 +235,46 @@ async fn a_hostile_plugin_is_stopped_and_the_server_keeps_serving() {
             &ada,
         )
     };
+    let expected = json!({"snippets": [
+        {"language": null, "info": "", "code": "x\n", "start_line": 1, "end_line": 3}
+    ]});
+    // The plugin spins until its deadline; the user still gets the answer.
     let reply = app.send(request()).await;
-    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(reply.body["type"], "service_unavailable");
-    assert!(
-        reply.body["detail"].as_str().unwrap().contains("timeout"),
+    assert_eq!(
+        (reply.status, &reply.body),
+        (StatusCode::OK, &expected),
         "{}",
         reply.text
     );
-    // Several hostile calls at once still each end in a typed error.
+    let stats = app.services.snippets.plugin_stats().unwrap();
+    assert_eq!(stats.failures.get("timeout"), Some(&1));
+    // Several hostile calls at once: each contained, each answered.
     let app = std::sync::Arc::new(app);
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..4 {
         let (app, request) = (app.clone(), request());
-        calls.spawn(async move { app.send(request).await.status });
+        calls.spawn(async move { app.send(request).await });
     }
-    for status in calls.join_all().await {
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    for reply in calls.join_all().await {
+        assert_eq!(
+            (reply.status, reply.body),
+            (StatusCode::OK, expected.clone())
+        );
     }
     assert_eq!(app.send(get("/health/ready")).await.status, StatusCode::OK);
+    // After repeated failures the plugin is in quarantine: no longer called at all.
+    let stats = app.services.snippets.plugin_stats().unwrap();
+    assert!(stats.quarantined, "{stats:?}");
+    let skipped = stats.skipped;
+    let reply = app.send(request()).await;
+    assert_eq!((reply.status, reply.body), (StatusCode::OK, expected));
+    let stats = app.services.snippets.plugin_stats().unwrap();
+    assert_eq!(
+        stats.skipped,
+        skipped + 1,
+        "the quarantined plugin was not run"
+    );
+    assert!(stats.calls >= 3 && stats.fuel_consumed > 0, "{stats:?}");
 }
 
 #[tokio::test]
@@ -315,5 +336,39 @@ async fn the_openapi_document_describes_every_rest_route() {
         page.text.contains("<code>/api/auth/login</code>"),
         "{}",
         page.text
+    );
+}
+
+#[tokio::test]
+async fn the_built_in_fallback_finds_exactly_what_the_plugin_finds() {
+    let app = TestApp::new().await;
+    let ada = app.register("ada@example.org").await;
+    let corpus = [
+        "```rust title=\"a.rs\" {1,3}\nfn a() {}\n```\n",
+        "~~~\ntilde\n~~~\n\n````md\n```inner\n```\n````\n",
+        "- item\n\n  ```py\n  print(1)\n  ```\n> ```js\n> quoted()\n> ```\n",
+        "text\n```unterminated\nruns to the end",
+        "    indented is not a snippet\n",
+        "",
+    ];
+    for markdown in corpus {
+        let reply = app
+            .send(bearer(
+                post_json("/api/snippets/extract", json!({"markdown": markdown})),
+                &ada,
+            ))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let built_in: Vec<_> = kiln_snippet_rules::extract(markdown)
+            .into_iter()
+            .map(|b| json!({"language": b.language, "info": b.info, "code": b.code, "start_line": b.start_line, "end_line": b.end_line}))
+            .collect();
+        assert_eq!(reply.body["snippets"], json!(built_in), "{markdown:?}");
+    }
+    let stats = app.services.snippets.plugin_stats().unwrap();
+    assert_eq!(
+        (stats.calls, stats.failures.len()),
+        (6, 0),
+        "the plugin answered every call"
     );
 }

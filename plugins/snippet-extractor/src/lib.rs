@@ -1,11 +1,5 @@
-//! Kiln's bundled snippet extractor.
-//!
-//! A CommonMark parser (pulldown-cmark) finds the fenced code blocks, so the rules users
-//! know from every Markdown renderer hold: backtick and tilde fences, a longer fence
-//! containing a shorter one, info strings with attributes, unterminated fences running
-//! to the end of the document, fences inside lists and block quotes.
-
-use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
+//! Kiln's bundled snippet extractor: the shared rules (`kiln-snippet-rules`) behind the
+//! `snippet-extractor` world.
 
 wit_bindgen::generate!({
     world: "snippet-extractor",
@@ -18,101 +12,17 @@ struct SnippetExtractor;
 
 impl Guest for SnippetExtractor {
     fn extract(markdown: String) -> Result<Vec<Snippet>, String> {
-        Ok(extract(&markdown))
+        Ok(kiln_snippet_rules::extract(&markdown)
+            .into_iter()
+            .map(|block| Snippet {
+                language: block.language,
+                info: block.info,
+                code: block.code,
+                start_line: block.start_line,
+                end_line: block.end_line,
+            })
+            .collect())
     }
 }
 
 export!(SnippetExtractor);
-
-/// Fenced code blocks of `markdown`, in document order.
-pub fn extract(markdown: &str) -> Vec<Snippet> {
-    let lines = LineIndex::new(markdown);
-    let mut snippets = Vec::new();
-    let mut open: Option<(String, usize, String)> = None;
-    for (event, range) in Parser::new(markdown).into_offset_iter() {
-        match event {
-            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
-                open = Some((info.trim().to_owned(), range.start, String::new()));
-            }
-            Event::Text(text) => {
-                if let Some((_, _, code)) = open.as_mut() {
-                    code.push_str(&text);
-                }
-            }
-            Event::End(TagEnd::CodeBlock) => {
-                if let Some((info, start, code)) = open.take() {
-                    // The block's range ends after its closing fence's newline, if any.
-                    let last_byte = range.end.saturating_sub(1).max(start);
-                    snippets.push(Snippet {
-                        language: info.split_whitespace().next().map(str::to_owned),
-                        info,
-                        code,
-                        start_line: lines.line_of(start),
-                        end_line: lines.line_of(last_byte),
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    snippets
-}
-
-/// Maps byte offsets to 1-based line numbers.
-struct LineIndex {
-    line_starts: Vec<usize>,
-}
-
-impl LineIndex {
-    fn new(text: &str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Self { line_starts }
-    }
-
-    fn line_of(&self, offset: usize) -> u32 {
-        let line = self.line_starts.partition_point(|&start| start <= offset);
-        u32::try_from(line).unwrap_or(u32::MAX)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_backtick_and_tilde_fences_with_their_lines() {
-        let md = "intro\n```rust title=\"a.rs\"\nfn a() {}\n```\ntext\n~~~\nplain\n~~~\n";
-        let s = extract(md);
-        assert_eq!(s.len(), 2);
-        assert_eq!(s[0].language.as_deref(), Some("rust"));
-        assert_eq!(s[0].info, "rust title=\"a.rs\"");
-        assert_eq!(s[0].code, "fn a() {}\n");
-        assert_eq!((s[0].start_line, s[0].end_line), (2, 4));
-        assert_eq!(s[1].language, None);
-        assert_eq!((s[1].start_line, s[1].end_line), (6, 8));
-    }
-
-    #[test]
-    fn a_longer_fence_contains_a_shorter_one() {
-        let md = "````markdown\n```rust\nx\n```\n````\n";
-        let s = extract(md);
-        assert_eq!(s.len(), 1);
-        assert_eq!(s[0].code, "```rust\nx\n```\n");
-    }
-
-    #[test]
-    fn an_unterminated_fence_runs_to_the_end() {
-        let md = "a\n```py\nprint(1)\nprint(2)";
-        let s = extract(md);
-        assert_eq!(s.len(), 1);
-        assert_eq!(s[0].code, "print(1)\nprint(2)");
-        assert_eq!((s[0].start_line, s[0].end_line), (2, 4));
-    }
-
-    #[test]
-    fn indented_code_is_not_a_snippet() {
-        assert!(extract("    indented\n").is_empty());
-    }
-}

@@ -1,10 +1,11 @@
-//! Code snippets extracted from Markdown by the snippet-extractor plugin.
+//! Code snippets extracted from Markdown: by the snippet-extractor plugin, or — when
+//! none is loaded, it fails, or it is in quarantine — by the same rules built in.
 
 use std::{sync::Arc, time::Duration};
 
 use tokio::sync::Semaphore;
 
-use kiln_plugin_host::{PluginError, SnippetExtractorPlugin};
+use kiln_plugin_host::{PluginError, PluginStats, SnippetExtractorPlugin};
 use kiln_types::{ApiError, ErrorKind, MARKDOWN_MAX_BYTES, Snippet};
 
 use crate::ServiceError;
@@ -38,31 +39,55 @@ impl SnippetService {
             )
             .into());
         }
-        let extractor = self.extractor.clone().ok_or_else(|| {
-            ServiceError::Unavailable("no snippet-extractor plugin is loaded".into())
-        })?;
-        let slot = tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                ServiceError::Unavailable("all plugin slots are busy; retry shortly".into())
-            })?
-            .map_err(|_| ServiceError::Internal("plugin slots closed".into()))?;
+        let Some(extractor) = self.extractor.clone() else {
+            return Ok(built_in(&markdown));
+        };
+        let Ok(slot) = tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned()).await
+        else {
+            tracing::warn!("all plugin slots stayed busy; using the built-in extractor");
+            return Ok(built_in(&markdown));
+        };
+        let slot = slot.map_err(|_| ServiceError::Internal("plugin slots closed".into()))?;
         // Plugin calls block a thread for up to their deadline: keep them off the
         // async workers.
         let plugin = extractor.id().to_owned();
-        let result = tokio::task::spawn_blocking(move || {
+        let (result, markdown) = tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            extractor.extract(&markdown)
+            (extractor.extract(&markdown), markdown)
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("plugin task failed: {e}")))?;
-        result.map_err(|error| {
-            let stderr_tail = match &error {
-                PluginError::Crashed { stderr_tail, .. } => stderr_tail.as_str(),
-                _ => "",
-            };
-            tracing::warn!(plugin, code = error.code(), %error, stderr_tail, "plugin call failed");
-            ServiceError::Plugin(error)
-        })
+        match result {
+            Ok(snippets) => Ok(snippets),
+            // The caller's own mistake, not the plugin's: say so.
+            Err(error @ PluginError::InputTooLarge { .. }) => Err(ServiceError::Plugin(error)),
+            Err(error) => {
+                let stderr_tail = match &error {
+                    PluginError::Crashed { stderr_tail, .. } => stderr_tail.as_str(),
+                    _ => "",
+                };
+                tracing::warn!(plugin, code = error.code(), %error, stderr_tail, "plugin call failed; using the built-in extractor");
+                Ok(built_in(&markdown))
+            }
+        }
     }
+
+    /// The plugin's counters, when one is loaded.
+    pub fn plugin_stats(&self) -> Option<PluginStats> {
+        self.extractor.as_ref().map(|plugin| plugin.stats())
+    }
+}
+
+/// The built-in extractor: the plugin's rules, compiled natively.
+fn built_in(markdown: &str) -> Vec<Snippet> {
+    kiln_snippet_rules::extract(markdown)
+        .into_iter()
+        .map(|block| Snippet {
+            language: block.language,
+            info: block.info,
+            code: block.code,
+            start_line: block.start_line,
+            end_line: block.end_line,
+        })
+        .collect()
 }

@@ -22,6 +22,8 @@ pub enum PluginError {
     InputTooLarge { size: usize, limit: usize },
     #[error("plugin {plugin} reported an error: {message}")]
     Reported { plugin: String, message: String },
+    #[error("plugin {plugin} is in quarantine after repeated failures (retry in {retry_in_ms} ms)")]
+    Quarantined { plugin: String, retry_in_ms: u64 },
     #[error("plugin engine failure: {0}")]
     Engine(String),
 }
@@ -38,6 +40,7 @@ impl PluginError {
             Self::IncompatibleApi { .. } => "incompatible_api",
             Self::InputTooLarge { .. } => "input_too_large",
             Self::Reported { .. } => "reported_error",
+            Self::Quarantined { .. } => "quarantined",
             Self::Engine(_) => "engine_error",
         }
     }

@@ -7,10 +7,12 @@
 
 mod engine;
 mod error;
+mod health;
 mod sandbox;
 mod snippets;
 
 pub use engine::PluginEngine;
 pub use error::PluginError;
+pub use health::{PluginStats, QuarantinePolicy};
 pub use sandbox::PluginLimits;
 pub use snippets::SnippetExtractorPlugin;

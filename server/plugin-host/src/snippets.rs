@@ -6,7 +6,8 @@ use wasmtime::{
 };
 
 use crate::{
-    PluginEngine, PluginError, PluginLimits,
+    PluginEngine, PluginError, PluginLimits, PluginStats, QuarantinePolicy,
+    health::PluginHealth,
     sandbox::{PluginState, add_wasi_to_linker, classify, new_store},
 };
 
@@ -38,6 +39,7 @@ pub struct SnippetExtractorPlugin {
     engine: PluginEngine,
     pre: SnippetExtractorPre<PluginState>,
     limits: PluginLimits,
+    health: PluginHealth,
 }
 
 impl SnippetExtractorPlugin {
@@ -69,11 +71,23 @@ impl SnippetExtractorPlugin {
             engine: engine.clone(),
             pre,
             limits,
+            health: PluginHealth::new(QuarantinePolicy::default()),
         })
+    }
+
+    /// Replaces the default quarantine policy.
+    pub fn with_quarantine(mut self, policy: QuarantinePolicy) -> Self {
+        self.health = PluginHealth::new(policy);
+        self
     }
 
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Calls, failures by type, fuel, time, and whether it is in quarantine.
+    pub fn stats(&self) -> PluginStats {
+        self.health.stats()
     }
 
     /// Runs the plugin on `markdown`. Blocking: call it from a blocking thread.
@@ -84,9 +98,26 @@ impl SnippetExtractorPlugin {
                 limit: self.limits.max_input_bytes,
             });
         }
+        self.health.admit(&self.id)?;
+        let started = std::time::Instant::now();
         let mut store = new_store(self.engine.engine(), &self.id, &self.limits)?;
-        let result = self.call(&mut store, markdown);
-        let snippets = result.map_err(|e| classify(e, &store, &self.limits))?;
+        let outcome = self.run(&mut store, markdown);
+        let fuel = self
+            .limits
+            .fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0));
+        self.health
+            .record(&self.id, &outcome, fuel, started.elapsed());
+        outcome
+    }
+
+    fn run(
+        &self,
+        store: &mut Store<PluginState>,
+        markdown: &str,
+    ) -> Result<Vec<kiln_types::Snippet>, PluginError> {
+        let result = self.call(store, markdown);
+        let snippets = result.map_err(|e| classify(e, store, &self.limits))?;
         let snippets = snippets.map_err(|message| PluginError::Reported {
             plugin: self.id.clone(),
             message: message.chars().take(1000).collect(),

@@ -4,7 +4,8 @@ use kiln_types::{ApiError, ExtractSnippetsRequest, ExtractSnippetsResponse};
 
 use super::{ApiErrorResponse, json::ApiJson};
 
-/// Find the fenced code blocks of a Markdown document (runs the snippet-extractor plugin).
+/// Find the fenced code blocks of a Markdown document. Runs the snippet-extractor
+/// plugin; when it fails or is in quarantine, the built-in extractor answers.
 #[utoipa::path(post, path = "/api/snippets/extract", tag = "snippets",
     security(("bearer" = []), ("cookie" = [])),
     request_body = ExtractSnippetsRequest,
@@ -12,7 +13,6 @@ use super::{ApiErrorResponse, json::ApiJson};
         (status = 200, body = ExtractSnippetsResponse),
         (status = 401, description = "Not logged in", body = ApiError),
         (status = 413, description = "The document is too large", body = ApiError),
-        (status = 503, description = "The plugin failed or is not installed", body = ApiError),
     ))]
 pub async fn extract(
     State(services): State<Services>,

@@ -46,6 +46,8 @@ pub fn relaxed() -> HttpSettings {
 
 pub struct TestApp {
     pub router: Router,
+    /// The same services the router uses, to look behind the API.
+    pub services: Services,
 }
 
 pub struct Reply {
@@ -112,7 +114,12 @@ impl Builder {
         let services = Services::new(db, auth, SnippetService::new(Some(plugin)));
         let leptos_options = LeptosOptions::builder().output_name("kiln").build();
         TestApp {
-            router: router(AppState::new(services, leptos_options, self.settings)),
+            router: router(AppState::new(
+                services.clone(),
+                leptos_options,
+                self.settings,
+            )),
+            services,
         }
     }
 }

@@ -1,0 +1,203 @@
+//! Failure isolation and accounting for one plugin: every call is counted (calls,
+//! failures by type, fuel, time), and a plugin that keeps failing is quarantined —
+//! not called at all for a while — so its callers fall back to built-in behaviour
+//! instead of paying its timeout again and again.
+
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicU32, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use crate::PluginError;
+
+/// When a plugin is taken out of service, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuarantinePolicy {
+    /// Consecutive failed calls that put the plugin in quarantine.
+    pub after_failures: u32,
+    /// How long it stays there; the first call afterwards is a trial.
+    pub duration: Duration,
+}
+
+impl Default for QuarantinePolicy {
+    fn default() -> Self {
+        Self {
+            after_failures: 3,
+            duration: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A snapshot of a plugin's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PluginStats {
+    pub calls: u64,
+    pub failures: BTreeMap<&'static str, u64>,
+    /// Calls refused because the plugin was in quarantine.
+    pub skipped: u64,
+    pub fuel_consumed: u64,
+    pub busy: Duration,
+    pub quarantined: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct PluginHealth {
+    policy: QuarantinePolicy,
+    calls: AtomicU64,
+    skipped: AtomicU64,
+    fuel_consumed: AtomicU64,
+    busy_micros: AtomicU64,
+    consecutive_failures: AtomicU32,
+    failures: Mutex<BTreeMap<&'static str, u64>>,
+    quarantined_until: Mutex<Option<Instant>>,
+}
+
+impl PluginHealth {
+    pub(crate) fn new(policy: QuarantinePolicy) -> Self {
+        Self {
+            policy,
+            ..Self::default()
+        }
+    }
+
+    /// `Err(Quarantined)` while the plugin is out of service.
+    pub(crate) fn admit(&self, plugin: &str) -> Result<(), PluginError> {
+        let until = *self
+            .quarantined_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match until {
+            Some(until) if Instant::now() < until => {
+                self.skipped.fetch_add(1, Ordering::Relaxed);
+                Err(PluginError::Quarantined {
+                    plugin: plugin.to_owned(),
+                    retry_in_ms: u64::try_from(until.duration_since(Instant::now()).as_millis())
+                        .unwrap_or(u64::MAX),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Accounts one call. The caller's own mistakes (input too large) do not count
+    /// against the plugin.
+    pub(crate) fn record<T>(
+        &self,
+        plugin: &str,
+        outcome: &Result<T, PluginError>,
+        fuel: u64,
+        elapsed: Duration,
+    ) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.fuel_consumed.fetch_add(fuel, Ordering::Relaxed);
+        self.busy_micros.fetch_add(
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        match outcome {
+            Ok(_) | Err(PluginError::InputTooLarge { .. }) => {
+                self.consecutive_failures.store(0, Ordering::Relaxed);
+                *self
+                    .quarantined_until
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = None;
+            }
+            Err(error) => {
+                *self
+                    .failures
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(error.code())
+                    .or_default() += 1;
+                let streak = self.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
+                if streak >= self.policy.after_failures {
+                    *self
+                        .quarantined_until
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) =
+                        Some(Instant::now() + self.policy.duration);
+                    tracing::warn!(
+                        plugin,
+                        failures = streak,
+                        seconds = self.policy.duration.as_secs(),
+                        "plugin quarantined"
+                    );
+                }
+            }
+        }
+    }
+
+    pub(crate) fn stats(&self) -> PluginStats {
+        let quarantined = self
+            .quarantined_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|until| Instant::now() < until);
+        PluginStats {
+            calls: self.calls.load(Ordering::Relaxed),
+            failures: self
+                .failures
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            skipped: self.skipped.load(Ordering::Relaxed),
+            fuel_consumed: self.fuel_consumed.load(Ordering::Relaxed),
+            busy: Duration::from_micros(self.busy_micros.load(Ordering::Relaxed)),
+            quarantined,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crash() -> Result<(), PluginError> {
+        Err(PluginError::Crashed {
+            plugin: "p".into(),
+            reason: "boom".into(),
+            stderr_tail: String::new(),
+        })
+    }
+
+    #[test]
+    fn repeated_failures_quarantine_and_a_success_restores() {
+        let health = PluginHealth::new(QuarantinePolicy {
+            after_failures: 2,
+            duration: Duration::from_secs(60),
+        });
+        health.record("p", &crash(), 10, Duration::from_millis(1));
+        assert!(health.admit("p").is_ok(), "one failure is not a pattern");
+        health.record("p", &crash(), 10, Duration::from_millis(1));
+        assert!(matches!(
+            health.admit("p"),
+            Err(PluginError::Quarantined { .. })
+        ));
+        let stats = health.stats();
+        assert!(stats.quarantined);
+        assert_eq!(
+            (stats.calls, stats.skipped, stats.fuel_consumed),
+            (2, 1, 20)
+        );
+        assert_eq!(stats.failures.get("crashed"), Some(&2));
+        health.record("p", &Ok(()), 1, Duration::ZERO);
+        assert!(health.admit("p").is_ok());
+    }
+
+    #[test]
+    fn quarantine_ends_by_itself() {
+        let health = PluginHealth::new(QuarantinePolicy {
+            after_failures: 1,
+            duration: Duration::ZERO,
+        });
+        health.record("p", &crash(), 0, Duration::ZERO);
+        assert!(
+            health.admit("p").is_ok(),
+            "a zero-length quarantine is over at once"
+        );
+    }
+}
