@@ -31,6 +31,9 @@ pub struct Config {
     pub site_addr: SocketAddr,
     /// Directory holding the bundled plugins' `.wasm` files.
     pub plugin_dir: PathBuf,
+    /// Compiled plugins, so a restart does not compile them again (`KILN_PLUGIN_CACHE_DIR`,
+    /// default `~/.cache/kiln/plugins`). Must be writable by Kiln alone.
+    pub plugin_cache_dir: Option<PathBuf>,
     pub auth: AuthConfig,
     pub http: HttpSettings,
 }
@@ -97,6 +100,7 @@ struct FileConfig {
     database_password: Option<String>,
     site_addr: Option<SocketAddr>,
     plugin_dir: Option<PathBuf>,
+    plugin_cache_dir: Option<PathBuf>,
     jwt_keys: Option<Vec<FileKey>>,
     jwt_active_kid: Option<String>,
     access_token_ttl_secs: Option<u64>,
@@ -132,6 +136,15 @@ impl Config {
             }
             None => file.environment.unwrap_or(Environment::Development),
         };
+        let plugin_cache_dir = env("KILN_PLUGIN_CACHE_DIR")
+            .map(PathBuf::from)
+            .or(file.plugin_cache_dir.clone())
+            .or_else(|| {
+                env("XDG_CACHE_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| env("HOME").map(|home| PathBuf::from(home).join(".cache")))
+                    .map(|cache| cache.join("kiln/plugins"))
+            });
         let auth = auth_config(environment, &file, &env)?;
         let http = http_settings(environment, &file, &env)?;
         let url = match env("DATABASE_URL").or(file.database_url) {
@@ -162,6 +175,7 @@ impl Config {
             },
             site_addr,
             plugin_dir,
+            plugin_cache_dir,
             auth,
             http,
         })

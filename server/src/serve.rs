@@ -32,7 +32,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let applied = Migrator::new(&db, bundled()).up().await?;
     tracing::info!(applied = applied.len(), "database schema is current");
 
-    let engine = PluginEngine::new()?;
+    let mut engine = PluginEngine::new()?;
+    if let Some(dir) = &config.plugin_cache_dir {
+        engine = engine.with_cache_dir(dir);
+    }
     let snippets = SnippetService::new(load_snippet_extractor(&engine, &config.plugin_dir));
     let auth = auth_service(&config, &db)?;
     let services = Services::new(db, auth, snippets);
@@ -94,7 +97,7 @@ fn load_snippet_extractor(engine: &PluginEngine, dir: &Path) -> Option<SnippetEx
         PluginLimits::default(),
     ) {
         Ok(plugin) => {
-            tracing::info!(plugin = plugin.id(), "plugin loaded");
+            tracing::info!(plugin = plugin.id(), origin = ?plugin.origin(), "plugin loaded");
             Some(plugin)
         }
         Err(error) => {

@@ -19,6 +19,7 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
 #[derive(Clone)]
 pub struct PluginEngine {
     engine: Engine,
+    cache_dir: Option<std::path::PathBuf>,
     _ticker: Arc<Ticker>,
 }
 
@@ -34,12 +35,28 @@ impl PluginEngine {
         let ticker = Ticker::start(engine.clone())?;
         Ok(Self {
             engine,
+            cache_dir: None,
             _ticker: Arc::new(ticker),
         })
     }
 
+    /// Keeps compiled plugins in `dir`, so a restart does not compile them again.
+    pub fn with_cache_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
     pub(crate) fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The component for `wasm`, from the cache when possible.
+    pub(crate) fn compile(
+        &self,
+        plugin: &str,
+        wasm: &[u8],
+    ) -> Result<(wasmtime::component::Component, crate::Origin), PluginError> {
+        crate::cache::compile(&self.engine, self.cache_dir.as_deref(), plugin, wasm)
     }
 }
 

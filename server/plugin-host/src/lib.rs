@@ -5,12 +5,14 @@
 //! files, network or environment) and a bounded stderr capture. A trap never escapes as
 //! a panic: it becomes a typed [`PluginError`], and the instance it poisoned is dropped.
 
+mod cache;
 mod engine;
 mod error;
 mod health;
 mod sandbox;
 mod snippets;
 
+pub use cache::Origin;
 pub use engine::PluginEngine;
 pub use error::PluginError;
 pub use health::{PluginStats, QuarantinePolicy};

@@ -2,11 +2,11 @@
 
 use wasmtime::{
     Store,
-    component::{Component, HasSelf, Linker},
+    component::{HasSelf, Linker},
 };
 
 use crate::{
-    PluginEngine, PluginError, PluginLimits, PluginStats, QuarantinePolicy,
+    Origin, PluginEngine, PluginError, PluginLimits, PluginStats, QuarantinePolicy,
     health::PluginHealth,
     sandbox::{PluginState, add_wasi_to_linker, classify, new_store},
 };
@@ -40,6 +40,7 @@ pub struct SnippetExtractorPlugin {
     pre: SnippetExtractorPre<PluginState>,
     limits: PluginLimits,
     health: PluginHealth,
+    origin: Origin,
 }
 
 impl SnippetExtractorPlugin {
@@ -55,8 +56,7 @@ impl SnippetExtractorPlugin {
             plugin: id.to_owned(),
             reason,
         };
-        let component = Component::new(engine.engine(), wasm)
-            .map_err(|e| incompatible(format!("not a valid component: {e:#}")))?;
+        let (component, origin) = engine.compile(id, wasm)?;
         let mut linker = Linker::<PluginState>::new(engine.engine());
         add_wasi_to_linker(&mut linker)?;
         SnippetExtractor::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
@@ -72,6 +72,7 @@ impl SnippetExtractorPlugin {
             pre,
             limits,
             health: PluginHealth::new(QuarantinePolicy::default()),
+            origin,
         })
     }
 
@@ -83,6 +84,11 @@ impl SnippetExtractorPlugin {
 
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Whether loading compiled the component or found it in the cache.
+    pub fn origin(&self) -> Origin {
+        self.origin
     }
 
     /// Calls, failures by type, fuel, time, and whether it is in quarantine.

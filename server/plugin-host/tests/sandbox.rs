@@ -2,7 +2,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use kiln_plugin_host::{PluginEngine, PluginError, PluginLimits, SnippetExtractorPlugin};
+use kiln_plugin_host::{Origin, PluginEngine, PluginError, PluginLimits, SnippetExtractorPlugin};
 
 fn wasm(relative: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -161,4 +161,41 @@ fn something_that_is_not_a_component_is_refused_at_load() {
         PluginLimits::default(),
     );
     assert_eq!(result.err().map(|e| e.code()), Some("incompatible_api"));
+}
+
+#[test]
+fn a_restart_loads_the_compiled_plugin_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = "kiln_snippet_extractor.wasm";
+    let engine = PluginEngine::new().unwrap().with_cache_dir(dir.path());
+    let first = load(&engine, file, PluginLimits::default());
+    assert_eq!(first.origin(), Origin::Compiled);
+    // A new engine, as after a restart.
+    let engine = PluginEngine::new().unwrap().with_cache_dir(dir.path());
+    let second = load(&engine, file, PluginLimits::default());
+    assert_eq!(second.origin(), Origin::Cache);
+    assert_eq!(
+        second.extract(TWO_BLOCKS).unwrap(),
+        first.extract(TWO_BLOCKS).unwrap()
+    );
+
+    // A damaged entry is thrown away and rebuilt, never loaded.
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+    assert_eq!(entries.len(), 1, "one artifact per plugin and engine");
+    std::fs::write(entries[0].path(), b"not a compiled component").unwrap();
+    let third = load(&engine, file, PluginLimits::default());
+    assert_eq!(third.origin(), Origin::Compiled);
+    assert_eq!(
+        load(&engine, file, PluginLimits::default()).origin(),
+        Origin::Cache
+    );
+
+    // Another plugin gets its own entry.
+    let other = load(
+        &engine,
+        "fixtures/kiln_fixture_crash.wasm",
+        PluginLimits::default(),
+    );
+    assert_eq!(other.origin(), Origin::Compiled);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
