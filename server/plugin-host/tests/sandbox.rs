@@ -199,3 +199,74 @@ fn a_restart_loads_the_compiled_plugin_from_the_cache() {
     assert_eq!(other.origin(), Origin::Compiled);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
+
+fn load_err(file: &str) -> PluginError {
+    let engine = PluginEngine::new().unwrap();
+    match SnippetExtractorPlugin::load(&engine, file, &wasm(file), PluginLimits::default()) {
+        Ok(_) => panic!("{file} must be refused at load"),
+        Err(error) => error,
+    }
+}
+
+#[test]
+fn deep_recursion_overflows_its_own_stack_only() {
+    let engine = PluginEngine::new().unwrap();
+    let plugin = load(
+        &engine,
+        "fixtures/kiln_fixture_recursion.wasm",
+        PluginLimits::default(),
+    );
+    let error = plugin.extract("x").unwrap_err();
+    assert_eq!(error.code(), "crashed", "{error}");
+    assert!(error.to_string().contains("stack"), "{error}");
+    // The host's own stack is untouched: the bundled plugin still works on this thread.
+    let good = load(
+        &engine,
+        "kiln_snippet_extractor.wasm",
+        PluginLimits::default(),
+    );
+    assert_eq!(good.extract(TWO_BLOCKS).unwrap().len(), 2);
+}
+
+#[test]
+fn output_over_the_cap_is_refused() {
+    let engine = PluginEngine::new().unwrap();
+    let plugin = load(
+        &engine,
+        "fixtures/kiln_fixture_huge_output.wasm",
+        PluginLimits::default(),
+    );
+    let error = plugin.extract("x").unwrap_err();
+    assert_eq!(error.code(), "invalid_output", "{error}");
+}
+
+#[test]
+fn a_wrong_api_version_or_a_missing_export_is_refused_at_load() {
+    for file in [
+        "fixtures/kiln_fixture_wrong_version.wasm",
+        "fixtures/kiln_fixture_missing_export.wasm",
+    ] {
+        let error = load_err(file);
+        assert_eq!(error.code(), "incompatible_api", "{file}: {error}");
+        assert!(
+            error.to_string().contains("kiln:plugin/snippets"),
+            "{file}: {error}"
+        );
+    }
+}
+
+#[test]
+fn a_slow_but_legal_plugin_is_left_to_finish() {
+    let engine = PluginEngine::new().unwrap();
+    let plugin = load(
+        &engine,
+        "fixtures/kiln_fixture_slow.wasm",
+        PluginLimits::default(),
+    );
+    let snippets = plugin.extract("one\ntwo").unwrap();
+    assert_eq!(snippets.len(), 1);
+    assert_eq!((snippets[0].start_line, snippets[0].end_line), (1, 2));
+    let stats = plugin.stats();
+    assert_eq!((stats.calls, stats.failures.len()), (1, 0));
+    assert!(stats.fuel_consumed > 1_000_000, "{stats:?}");
+}
