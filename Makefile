@@ -74,7 +74,7 @@ fmt:
 plugins: rust-tools
 	cd plugins && cargo build --target wasm32-wasip2 --release --workspace --target-dir $(PLUGIN_TARGET_DIR)
 	mkdir -p $(PLUGIN_DIST)/fixtures
-	cp $(PLUGIN_TARGET_DIR)/wasm32-wasip2/release/kiln_snippet_extractor.wasm $(PLUGIN_DIST)/
+	cp $(PLUGIN_TARGET_DIR)/wasm32-wasip2/release/kiln_snippet_extractor.wasm $(PLUGIN_TARGET_DIR)/wasm32-wasip2/release/kiln_llm_policy.wasm $(PLUGIN_DIST)/
 	cp $(PLUGIN_TARGET_DIR)/wasm32-wasip2/release/kiln_fixture_*.wasm $(PLUGIN_DIST)/fixtures/
 
 tools: rust-tools web-tools

@@ -9,6 +9,7 @@ mod cache;
 mod engine;
 mod error;
 mod health;
+mod llm_policy;
 mod sandbox;
 mod snippets;
 
@@ -16,5 +17,7 @@ pub use cache::Origin;
 pub use engine::PluginEngine;
 pub use error::PluginError;
 pub use health::{PluginStats, QuarantinePolicy};
+pub use kiln_llm_policy_rules::{Decision as LlmDecision, Failure as LlmFailure};
+pub use llm_policy::LlmPolicyPlugin;
 pub use sandbox::PluginLimits;
 pub use snippets::SnippetExtractorPlugin;

@@ -11,7 +11,7 @@ use crate::{
     sandbox::{PluginState, add_wasi_to_linker, classify, new_store},
 };
 
-mod bindings {
+pub(crate) mod bindings {
     wasmtime::component::bindgen!({
         world: "snippet-extractor",
         path: "../../wit",

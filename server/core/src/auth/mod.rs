@@ -176,10 +176,13 @@ impl AuthService {
         // One transaction, and the first account claims the singleton
         // `installation:admin`: of two registrations racing to be first, one fails
         // instead of both becoming administrators.
-        let mut response = self
-            .db
-            .query(format!(
-                "BEGIN TRANSACTION;
+        let mut attempt = 0;
+        let (mut response, errors) = loop {
+            attempt += 1;
+            let mut response = self
+                .db
+                .query(format!(
+                    "BEGIN TRANSACTION;
                  LET $first = array::len((SELECT VALUE id FROM user LIMIT 1)) = 0;
                  IF $first_only AND !$first {{ THROW 'registration is closed' }};
                  LET $created = (CREATE ONLY user CONTENT {{
@@ -191,16 +194,26 @@ impl AuthService {
                  }};
                  SELECT {USER_FIELDS} FROM ONLY $created.id;
                  COMMIT TRANSACTION;"
-            ))
-            .bind(("email", credentials.email.clone()))
-            .bind(("hash", password_hash))
-            .bind((
-                "first_only",
-                self.policy == RegistrationPolicy::FirstUserOnly,
-            ))
-            .await?;
+                ))
+                .bind(("email", credentials.email.clone()))
+                .bind(("hash", password_hash.clone()))
+                .bind((
+                    "first_only",
+                    self.policy == RegistrationPolicy::FirstUserOnly,
+                ))
+                .await?;
+            let errors = response.take_errors();
+            // Registrations at the same moment conflict in the store; the loser retries.
+            let conflicted = errors
+                .values()
+                .any(|e| e.message().contains("can be retried"));
+            if conflicted && attempt < 5 {
+                tracing::debug!(attempt, "registration conflicted with another; retrying");
+                continue;
+            }
+            break (response, errors);
+        };
         // In a failed transaction every statement reports an error; the cause is among them.
-        let errors = response.take_errors();
         if !errors.is_empty() {
             let said = |needle: &str| errors.values().any(|e| e.message().contains(needle));
             if said("user_email") {
@@ -508,6 +521,22 @@ mod tests {
             single.register(creds("b@example.org")),
         );
         assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "exactly one account");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn simultaneous_registrations_all_succeed() {
+        let auth = service(RegistrationPolicy::Open).await;
+        auth.register(creds("first@example.org")).await.unwrap();
+        let mut registrations = tokio::task::JoinSet::new();
+        for i in 0..6 {
+            let auth = auth.clone();
+            registrations
+                .spawn(async move { auth.register(creds(&format!("u{i}@example.org"))).await });
+        }
+        for result in registrations.join_all().await {
+            let session = result.unwrap();
+            assert!(!session.user.is_admin);
+        }
     }
 
     #[tokio::test]

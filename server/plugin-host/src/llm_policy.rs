@@ -1,0 +1,139 @@
+//! The `llm-policy-plugin` world: how Kiln recovers from failed LLM calls.
+
+use std::time::Instant;
+
+use kiln_llm_policy_rules::{Decision, Failure, MAX_DELAY_MS};
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::{
+    Origin, PluginEngine, PluginError, PluginLimits, PluginStats, QuarantinePolicy,
+    health::PluginHealth,
+    sandbox::{PluginState, add_wasi_to_linker, classify, new_store},
+};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        world: "llm-policy-plugin",
+        path: "../../wit",
+        // One host implementation serves every world.
+        with: { "kiln:plugin/host": crate::snippets::bindings::kiln::plugin::host },
+    });
+}
+
+use bindings::{LlmPolicyPlugin as World, LlmPolicyPluginPre, exports::kiln::plugin::llm_policy};
+
+/// A loaded LLM policy plugin, ready to be called from any thread.
+pub struct LlmPolicyPlugin {
+    id: String,
+    engine: PluginEngine,
+    pre: LlmPolicyPluginPre<PluginState>,
+    limits: PluginLimits,
+    health: PluginHealth,
+    origin: Origin,
+}
+
+impl LlmPolicyPlugin {
+    /// Compiles and links `wasm`; anything but an llm-policy plugin of a supported API
+    /// version is refused here.
+    pub fn load(
+        engine: &PluginEngine,
+        id: &str,
+        wasm: &[u8],
+        limits: PluginLimits,
+    ) -> Result<Self, PluginError> {
+        let incompatible = |reason: String| PluginError::IncompatibleApi {
+            plugin: id.to_owned(),
+            reason,
+        };
+        let (component, origin) = engine.compile(id, wasm)?;
+        let mut linker = Linker::<PluginState>::new(engine.engine());
+        add_wasi_to_linker(&mut linker)?;
+        World::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(|e| PluginError::Engine(e.to_string()))?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| incompatible(format!("{e:#}")))?;
+        let pre =
+            LlmPolicyPluginPre::new(instance_pre).map_err(|e| incompatible(format!("{e:#}")))?;
+        Ok(Self {
+            id: id.to_owned(),
+            engine: engine.clone(),
+            pre,
+            limits,
+            health: PluginHealth::new(QuarantinePolicy::default()),
+            origin,
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    pub fn stats(&self) -> PluginStats {
+        self.health.stats()
+    }
+
+    /// The plugin's decision, held to the host's bounds: a retry waits at most
+    /// [`MAX_DELAY_MS`], a fallback must be one of the configured models. Blocking.
+    pub fn decide(&self, failure: &Failure) -> Result<Decision, PluginError> {
+        self.health.admit(&self.id)?;
+        let started = Instant::now();
+        let mut store = new_store(self.engine.engine(), &self.id, &self.limits)?;
+        let outcome = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| {
+                instance
+                    .kiln_plugin_llm_policy()
+                    .call_decide(&mut store, &to_wit(failure))
+            })
+            .map_err(|error| classify(error, &store, &self.limits))
+            .and_then(|decision| self.bounded(failure, decision));
+        let fuel = self
+            .limits
+            .fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0));
+        self.health
+            .record(&self.id, &outcome, fuel, started.elapsed());
+        outcome
+    }
+
+    fn bounded(
+        &self,
+        failure: &Failure,
+        decision: llm_policy::Decision,
+    ) -> Result<Decision, PluginError> {
+        Ok(match decision {
+            llm_policy::Decision::GiveUp => Decision::GiveUp,
+            llm_policy::Decision::Retry(after_ms) => Decision::Retry {
+                after_ms: after_ms.min(MAX_DELAY_MS),
+            },
+            llm_policy::Decision::Fallback(model) => {
+                if !failure.fallback_models.contains(&model) {
+                    return Err(PluginError::InvalidOutput {
+                        plugin: self.id.clone(),
+                        reason: "the fallback model is not among the configured ones".into(),
+                    });
+                }
+                Decision::Fallback { model }
+            }
+        })
+    }
+}
+
+fn to_wit(failure: &Failure) -> llm_policy::Failure {
+    llm_policy::Failure {
+        http_status: failure.http_status,
+        error_code: failure.error_code.clone(),
+        message: failure.message.chars().take(2000).collect(),
+        model: failure.model.clone(),
+        attempt: failure.attempt,
+        elapsed_ms: failure.elapsed_ms,
+        retry_after_ms: failure.retry_after_ms,
+        fallback_models: failure.fallback_models.clone(),
+    }
+}
