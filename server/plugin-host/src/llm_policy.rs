@@ -3,12 +3,12 @@
 use std::time::Instant;
 
 use kiln_llm_policy_rules::{Decision, Failure, MAX_DELAY_MS};
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::HasSelf;
 
 use crate::{
     Origin, PluginEngine, PluginError, PluginLimits, PluginStats, QuarantinePolicy,
     health::PluginHealth,
-    sandbox::{PluginState, add_wasi_to_linker, classify, new_store},
+    sandbox::{PluginState, classify, incompatible, link, new_store},
 };
 
 mod bindings {
@@ -41,20 +41,10 @@ impl LlmPolicyPlugin {
         wasm: &[u8],
         limits: PluginLimits,
     ) -> Result<Self, PluginError> {
-        let incompatible = |reason: String| PluginError::IncompatibleApi {
-            plugin: id.to_owned(),
-            reason,
-        };
-        let (component, origin) = engine.compile(id, wasm)?;
-        let mut linker = Linker::<PluginState>::new(engine.engine());
-        add_wasi_to_linker(&mut linker)?;
-        World::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
-            .map_err(|e| PluginError::Engine(e.to_string()))?;
-        let instance_pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| incompatible(format!("{e:#}")))?;
-        let pre =
-            LlmPolicyPluginPre::new(instance_pre).map_err(|e| incompatible(format!("{e:#}")))?;
+        let (instance_pre, origin) = link(engine, id, wasm, |linker| {
+            World::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
+        })?;
+        let pre = LlmPolicyPluginPre::new(instance_pre).map_err(|e| incompatible(id, &e))?;
         Ok(Self {
             id: id.to_owned(),
             engine: engine.clone(),

@@ -240,3 +240,29 @@ fn truncate(text: &str, max_bytes: usize) -> &str {
     }
     &text[..end]
 }
+
+/// Compiles `wasm` (or takes it from the cache) and links it against the host: WASI
+/// (see [`add_wasi_to_linker`]) plus the world `add_world` adds. A component that does
+/// not fit is refused here as `incompatible_api`, never at call time.
+pub(crate) fn link(
+    engine: &crate::PluginEngine,
+    plugin: &str,
+    wasm: &[u8],
+    add_world: impl FnOnce(&mut Linker<PluginState>) -> wasmtime::Result<()>,
+) -> Result<(wasmtime::component::InstancePre<PluginState>, crate::Origin), PluginError> {
+    let (component, origin) = engine.compile(plugin, wasm)?;
+    let mut linker = Linker::<PluginState>::new(engine.engine());
+    add_wasi_to_linker(&mut linker)?;
+    add_world(&mut linker).map_err(|e| PluginError::Engine(e.to_string()))?;
+    let instance_pre = linker
+        .instantiate_pre(&component)
+        .map_err(|e| incompatible(plugin, &e))?;
+    Ok((instance_pre, origin))
+}
+
+pub(crate) fn incompatible(plugin: &str, error: &wasmtime::Error) -> PluginError {
+    PluginError::IncompatibleApi {
+        plugin: plugin.to_owned(),
+        reason: format!("{error:#}"),
+    }
+}

@@ -1,14 +1,11 @@
 //! The `snippet-extractor` world.
 
-use wasmtime::{
-    Store,
-    component::{HasSelf, Linker},
-};
+use wasmtime::{Store, component::HasSelf};
 
 use crate::{
     Origin, PluginEngine, PluginError, PluginLimits, PluginStats, QuarantinePolicy,
     health::PluginHealth,
-    sandbox::{PluginState, add_wasi_to_linker, classify, new_store},
+    sandbox::{PluginState, classify, incompatible, link, new_store},
 };
 
 pub(crate) mod bindings {
@@ -52,20 +49,10 @@ impl SnippetExtractorPlugin {
         wasm: &[u8],
         limits: PluginLimits,
     ) -> Result<Self, PluginError> {
-        let incompatible = |reason: String| PluginError::IncompatibleApi {
-            plugin: id.to_owned(),
-            reason,
-        };
-        let (component, origin) = engine.compile(id, wasm)?;
-        let mut linker = Linker::<PluginState>::new(engine.engine());
-        add_wasi_to_linker(&mut linker)?;
-        SnippetExtractor::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
-            .map_err(|e| PluginError::Engine(e.to_string()))?;
-        let instance_pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| incompatible(format!("{e:#}")))?;
-        let pre =
-            SnippetExtractorPre::new(instance_pre).map_err(|e| incompatible(format!("{e:#}")))?;
+        let (instance_pre, origin) = link(engine, id, wasm, |linker| {
+            SnippetExtractor::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
+        })?;
+        let pre = SnippetExtractorPre::new(instance_pre).map_err(|e| incompatible(id, &e))?;
         Ok(Self {
             id: id.to_owned(),
             engine: engine.clone(),
