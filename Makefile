@@ -31,7 +31,7 @@ KILN_BIN := $(CARGO_TARGET_DIR)/release/kiln
 SURREAL_SERVER := $(CARGO_TARGET_DIR)/surreal-server/release/kiln-test-surreal-server
 E2E_ADDR := 127.0.0.1:3107
 
-.PHONY: run build test test-rust test-plugins test-e2e lint fmt tools rust-tools web-tools browser plugins surreal-server clean-data
+.PHONY: run build test test-rust test-plugins test-e2e lint fmt tools rust-tools web-tools browser plugins surreal-server clean-data bench
 
 ## run: build everything and serve Kiln at http://$(LEPTOS_SITE_ADDR) on ./data
 run: build
@@ -69,6 +69,10 @@ lint:
 fmt:
 	cargo fmt --all
 	cd plugins && cargo fmt --all
+
+## bench: plugin host figures (per-call overhead, sandbox vs native); prints, asserts nothing
+bench: plugins
+	cargo bench --workspace --exclude kiln-frontend --bench plugins
 
 ## plugins: the bundled plugins and the test fixtures, as wasm32-wasip2 components
 plugins: rust-tools
