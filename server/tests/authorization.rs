@@ -197,3 +197,34 @@ async fn only_the_owner_reaches_a_project_and_what_is_inside_it() {
     let list = app.send(bearer(get("/api/projects"), &stranger)).await;
     assert_eq!(list.body["items"], json!([]));
 }
+
+#[tokio::test]
+async fn admin_routes_are_for_the_administrator_only() {
+    let app = TestApp::new().await;
+    let admin = app.register("admin@example.org").await;
+    let user = app.register("user@example.org").await;
+    let mut checked = 0;
+    for (method, path) in all_routes() {
+        if !path.starts_with("/api/admin/") {
+            continue;
+        }
+        let refused = app.send(bearer(request(&method, &path), &user)).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path}: {}",
+            refused.text
+        );
+        let allowed = app.send(bearer(request(&method, &path), &admin)).await;
+        assert!(
+            allowed.status.is_success(),
+            "{method} {path}: {}",
+            allowed.text
+        );
+        checked += 1;
+    }
+    assert!(checked >= 1);
+    let plugins = app.send(bearer(get("/api/admin/plugins"), &admin)).await;
+    assert_eq!(plugins.body[0]["kind"], "snippet-extractor");
+    assert_eq!(plugins.body[0]["status"], "active");
+}

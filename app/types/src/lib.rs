@@ -5,6 +5,7 @@
 
 mod auth;
 mod error;
+mod plugin;
 mod project;
 mod snippet;
 mod timeline;
@@ -15,6 +16,7 @@ pub use auth::{
     SessionView, TokenResponse, User, normalize_email, validate_new_password,
 };
 pub use error::{ApiError, ErrorKind, FieldError};
+pub use plugin::PluginSummary;
 pub use project::{
     NewProject, PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, PROJECT_SETTING_MAX_CHARS,
     Project, ProjectPatch, ProjectSettings, ProjectStats, ProjectStatus, SettingsPatch,

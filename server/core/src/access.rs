@@ -41,3 +41,15 @@ pub async fn require_project_owner(
         }
     }
 }
+
+/// Installation-wide settings (plugins, registration) are for administrators only.
+pub fn require_admin(principal: &Principal) -> Result<(), ServiceError> {
+    if principal.is_admin {
+        Ok(())
+    } else {
+        tracing::info!(user = %principal.user_id, "administrator route refused");
+        Err(ServiceError::Forbidden(
+            "only an administrator of this installation may do this".into(),
+        ))
+    }
+}

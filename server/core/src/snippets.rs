@@ -76,6 +76,14 @@ impl SnippetService {
     pub fn plugin_stats(&self) -> Option<PluginStats> {
         self.extractor.as_ref().map(|plugin| plugin.stats())
     }
+
+    /// The loaded plugin, for administrators.
+    pub fn plugins(&self) -> Vec<kiln_types::PluginSummary> {
+        self.extractor
+            .iter()
+            .map(|plugin| summary(plugin.id(), "snippet-extractor", &plugin.stats()))
+            .collect()
+    }
 }
 
 /// The built-in extractor: the plugin's rules, compiled natively.
@@ -90,4 +98,27 @@ fn built_in(markdown: &str) -> Vec<Snippet> {
             end_line: block.end_line,
         })
         .collect()
+}
+
+fn summary(id: &str, kind: &str, stats: &PluginStats) -> kiln_types::PluginSummary {
+    kiln_types::PluginSummary {
+        id: id.to_owned(),
+        kind: kind.to_owned(),
+        api_version: kiln_plugin_host::API_VERSION.to_owned(),
+        status: if stats.quarantined {
+            "quarantined"
+        } else {
+            "active"
+        }
+        .to_owned(),
+        calls: stats.calls,
+        failures: stats
+            .failures
+            .iter()
+            .map(|(code, count)| ((*code).to_owned(), *count))
+            .collect(),
+        skipped: stats.skipped,
+        fuel_consumed: stats.fuel_consumed,
+        busy_ms: u64::try_from(stats.busy.as_millis()).unwrap_or(u64::MAX),
+    }
 }

@@ -15,6 +15,9 @@ mod snippets;
 
 pub use cache::Origin;
 pub use engine::PluginEngine;
+
+/// The WIT package version this host implements (`kiln:plugin@…`).
+pub const API_VERSION: &str = "0.1.0";
 pub use error::PluginError;
 pub use health::{PluginStats, QuarantinePolicy};
 pub use kiln_llm_policy_rules::{Decision as LlmDecision, Failure as LlmFailure};

@@ -2,6 +2,7 @@
 //! envelope around every request (ids, limits, authentication, errors).
 
 mod access;
+mod admin;
 mod auth;
 mod error;
 mod health;
@@ -119,6 +120,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::timeline))
         .routes(routes!(projects::feed))
         .routes(routes!(snippets::extract))
+        .routes(routes!(admin::plugins))
 }
 
 /// The OpenAPI document of [`router`]'s REST routes.

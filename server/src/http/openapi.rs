@@ -32,6 +32,7 @@ use super::AppState;
         (name = "timeline", description = "What happened, per project and across projects"),
         (name = "snippets", description = "Code blocks in Markdown"),
         (name = "health", description = "Liveness and readiness probes"),
+        (name = "admin", description = "Installation-wide views for administrators"),
         (name = "docs", description = "This document"),
     )
 )]
