@@ -1,16 +1,10 @@
 //! The bundled LLM fallback policy, run in the sandbox against the native rules.
 
-use std::path::PathBuf;
+mod support;
+
+use support::wasm;
 
 use kiln_plugin_host::{LlmDecision, LlmFailure, LlmPolicyPlugin, PluginEngine, PluginLimits};
-
-fn wasm(relative: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../plugins/dist")
-        .join(relative);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run `make plugins` first)", path.display()))
-}
 
 fn failure(status: u16, code: Option<&str>, attempt: u32) -> LlmFailure {
     LlmFailure {

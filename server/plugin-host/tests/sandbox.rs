@@ -1,16 +1,12 @@
 //! The sandbox against real compiled components (built by `make plugins`).
 
-use std::{path::PathBuf, time::Duration};
+mod support;
+
+use std::time::Duration;
+
+use support::wasm;
 
 use kiln_plugin_host::{Origin, PluginEngine, PluginError, PluginLimits, SnippetExtractorPlugin};
-
-fn wasm(relative: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../plugins/dist")
-        .join(relative);
-    std::fs::read(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run `make plugins` first)", path.display()))
-}
 
 fn load(engine: &PluginEngine, file: &str, limits: PluginLimits) -> SnippetExtractorPlugin {
     SnippetExtractorPlugin::load(engine, file, &wasm(file), limits).unwrap()

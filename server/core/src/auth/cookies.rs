@@ -20,7 +20,7 @@ impl CookiePolicy {
             self.cookie(ACCESS_COOKIE, &session.access_token, access, true),
             self.cookie(REFRESH_COOKIE, &session.refresh_token, refresh, true),
             // Readable by the page, which echoes it in the CSRF header.
-            self.cookie(CSRF_COOKIE, &session.csrf_token, refresh, false),
+            self.cookie(CSRF_COOKIE, &session.principal.csrf_token, refresh, false),
         ]
     }
 

@@ -73,7 +73,6 @@ pub struct Session {
     pub principal: Principal,
     pub access_token: String,
     pub refresh_token: String,
-    pub csrf_token: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
 }
@@ -389,7 +388,7 @@ impl AuthService {
             user_id: user.id.clone(),
             is_admin: user.is_admin,
             session_id,
-            csrf_token: csrf_token.clone(),
+            csrf_token,
         };
         let access_token = self
             .signer
@@ -400,7 +399,6 @@ impl AuthService {
             principal,
             access_token,
             refresh_token,
-            csrf_token,
             access_ttl: self.signer.ttl(),
             refresh_ttl: self.refresh.ttl(),
         })
@@ -558,7 +556,7 @@ mod tests {
         let auth = service(RegistrationPolicy::Open).await;
         let login = auth.register(creds("a@example.org")).await.unwrap();
         let token = login.refresh_token.as_str();
-        let csrf = Some(login.csrf_token.as_str());
+        let csrf = Some(login.principal.csrf_token.as_str());
         let (a, b, c) = tokio::join!(
             auth.renew(token, csrf),
             auth.renew(token, csrf),
@@ -608,7 +606,7 @@ mod tests {
         let login = auth.register(creds("a@example.org")).await.unwrap();
         let next = auth.refresh(&login.refresh_token, None).await.unwrap();
         assert_ne!(next.refresh_token, login.refresh_token);
-        assert_eq!(next.csrf_token, login.csrf_token);
+        assert_eq!(next.principal.csrf_token, login.principal.csrf_token);
         // The first token is spent: presenting it again ends the whole session…
         let replay = auth.refresh(&login.refresh_token, None).await.unwrap_err();
         assert_eq!(kind(replay), ErrorKind::Unauthorized);
@@ -630,7 +628,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(kind(forged), ErrorKind::Forbidden);
         assert!(
-            auth.refresh(&login.refresh_token, Some(&login.csrf_token))
+            auth.refresh(&login.refresh_token, Some(&login.principal.csrf_token))
                 .await
                 .is_ok()
         );
