@@ -12,6 +12,10 @@ TOOLS_DIR ?= $(HOME)/.cache/kiln/tools
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 PLUGIN_TARGET_DIR ?= $(CARGO_TARGET_DIR)/plugins
 PLUGIN_DIST := plugins/dist
+PLUGIN_WASM = $(PLUGIN_TARGET_DIR)/wasm32-wasip2/release
+# Plugins shipped with Kiln: each directory has a kiln-plugin.toml.
+BUNDLED_PLUGINS := snippet-extractor llm-policy parsers/rust parsers/python parsers/javascript \
+	parsers/go parsers/markdown parsers/generic
 export CARGO_TARGET_DIR
 export PATH := $(HOME)/.cargo/bin:$(TOOLS_DIR)/node_modules/.bin:$(PATH)
 
@@ -78,8 +82,9 @@ bench: plugins
 plugins: rust-tools
 	cd plugins && cargo build --target wasm32-wasip2 --release --workspace --target-dir $(PLUGIN_TARGET_DIR)
 	mkdir -p $(PLUGIN_DIST)/fixtures
-	cp $(PLUGIN_TARGET_DIR)/wasm32-wasip2/release/kiln_snippet_extractor.wasm $(PLUGIN_TARGET_DIR)/wasm32-wasip2/release/kiln_llm_policy.wasm $(PLUGIN_DIST)/
-	cp $(PLUGIN_TARGET_DIR)/wasm32-wasip2/release/kiln_fixture_*.wasm $(PLUGIN_DIST)/fixtures/
+	cp $(PLUGIN_WASM)/kiln_snippet_extractor.wasm $(PLUGIN_WASM)/kiln_llm_policy.wasm $(PLUGIN_WASM)/kiln_parser_*.wasm $(PLUGIN_DIST)/
+	cp $(PLUGIN_WASM)/kiln_fixture_*.wasm $(PLUGIN_DIST)/fixtures/
+	plugins/bundle.sh $(PLUGIN_WASM) $(PLUGIN_DIST) $(addprefix plugins/,$(BUNDLED_PLUGINS))
 
 tools: rust-tools web-tools
 

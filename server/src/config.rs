@@ -29,8 +29,12 @@ pub struct Config {
     pub database: DbConfig,
     /// `LEPTOS_SITE_ADDR`, the cargo-leptos convention.
     pub site_addr: SocketAddr,
-    /// Directory holding the bundled plugins' `.wasm` files.
+    /// The bundled plugins: one sub-directory with a `kiln-plugin.toml` per plugin
+    /// (`KILN_PLUGIN_DIR`, default `plugins/dist`).
     pub plugin_dir: PathBuf,
+    /// Where administrators install plugins (`KILN_PLUGINS_DIR`, default
+    /// `~/.local/share/kiln/plugins`), discovered like the bundled ones.
+    pub installed_plugin_dir: Option<PathBuf>,
     /// Compiled plugins, so a restart does not compile them again (`KILN_PLUGIN_CACHE_DIR`,
     /// default `~/.cache/kiln/plugins`). Must be writable by Kiln alone.
     pub plugin_cache_dir: Option<PathBuf>,
@@ -100,6 +104,7 @@ struct FileConfig {
     database_password: Option<String>,
     site_addr: Option<SocketAddr>,
     plugin_dir: Option<PathBuf>,
+    plugins_dir: Option<PathBuf>,
     plugin_cache_dir: Option<PathBuf>,
     jwt_keys: Option<Vec<FileKey>>,
     jwt_active_kid: Option<String>,
@@ -109,6 +114,7 @@ struct FileConfig {
     public_url: Option<String>,
     cors_origins: Option<Vec<String>>,
     json_body_limit: Option<usize>,
+    upload_body_limit: Option<usize>,
     #[serde(default)]
     rate_limit: FileRateLimits,
 }
@@ -166,6 +172,15 @@ impl Config {
             .map(PathBuf::from)
             .or(file.plugin_dir.clone())
             .unwrap_or_else(|| PathBuf::from("plugins/dist"));
+        let installed_plugin_dir = env("KILN_PLUGINS_DIR")
+            .map(PathBuf::from)
+            .or(file.plugins_dir.clone())
+            .or_else(|| {
+                env("XDG_DATA_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| env("HOME").map(|home| PathBuf::from(home).join(".local/share")))
+                    .map(|data| data.join("kiln/plugins"))
+            });
         Ok(Self {
             environment,
             database: DbConfig {
@@ -175,6 +190,7 @@ impl Config {
             },
             site_addr,
             plugin_dir,
+            installed_plugin_dir,
             plugin_cache_dir,
             auth,
             http,
@@ -351,6 +367,12 @@ fn http_settings(
     };
     Ok(HttpSettings {
         json_body_limit: number(env, "KILN_JSON_BODY_LIMIT", file.json_body_limit, 1 << 20)?,
+        upload_body_limit: number(
+            env,
+            "KILN_UPLOAD_BODY_LIMIT",
+            file.upload_body_limit,
+            64 << 20,
+        )?,
         secure_cookies: public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://")),

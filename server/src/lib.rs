@@ -4,5 +4,6 @@
 pub mod config;
 pub mod http;
 pub mod migrate;
+pub mod plugin;
 pub mod serve;
 pub mod telemetry;

@@ -1,7 +1,7 @@
 //! `kiln`: the Kiln server and its administrative commands.
 
 use clap::{Parser, Subcommand};
-use kiln_server::{config::Config, migrate, serve, telemetry};
+use kiln_server::{config::Config, migrate, plugin, serve, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -26,22 +26,41 @@ enum Command {
         #[command(subcommand)]
         action: migrate::Action,
     },
+    /// Create and check plugins.
+    Plugin {
+        #[command(subcommand)]
+        action: plugin::Action,
+    },
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load(&cli.config) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("kiln: invalid configuration: {error:#}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    telemetry::init(&config);
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve::run(config).await,
-        Command::Migrate { action } => migrate::run(&config, action).await,
+        // Authoring tools need no configuration, logging or database.
+        Command::Plugin { action } => {
+            return match plugin::run(action) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("kiln plugin: {error:#}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        command => {
+            let config = match Config::load(&cli.config) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("kiln: invalid configuration: {error:#}");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            telemetry::init(&config);
+            match command {
+                Command::Migrate { action } => migrate::run(&config, action).await,
+                _ => serve::run(config).await,
+            }
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,23 +1,20 @@
 //! `kiln serve`: open the database, migrate, load plugins, listen until told to stop.
 
-use std::{net::SocketAddr, path::Path};
+use std::net::SocketAddr;
 
 use anyhow::Context;
 use kiln_core::{
-    AuthService, Services, SnippetService,
+    AuthService, PluginRegistry, PluginSettings, Services,
     auth::TokenSigner,
     migrations::{Migrator, bundled},
 };
-use kiln_plugin_host::{PluginEngine, PluginLimits, SnippetExtractorPlugin};
+use kiln_plugin_host::{PluginEngine, PluginLimits};
 use leptos::prelude::LeptosOptions;
 
 use crate::{
     config::Config,
     http::{AppState, router},
 };
-
-/// File name of the bundled snippet extractor inside the plugin directory.
-const SNIPPET_EXTRACTOR_WASM: &str = "kiln_snippet_extractor.wasm";
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     // Fail fast: without its database Kiln cannot do anything useful.
@@ -36,9 +33,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if let Some(dir) = &config.plugin_cache_dir {
         engine = engine.with_cache_dir(dir);
     }
-    let snippets = SnippetService::new(load_snippet_extractor(&engine, &config.plugin_dir));
+    let plugins = PluginRegistry::new(
+        engine,
+        PluginSettings {
+            bundled_dir: Some(config.plugin_dir.clone()),
+            installed_dir: config.installed_plugin_dir.clone(),
+            ceiling: PluginLimits::default(),
+        },
+        db.clone(),
+    );
+    // A plugin that cannot be loaded is listed as rejected; Kiln serves regardless.
+    let loaded = plugins.reload().await?;
+    if loaded.iter().all(|plugin| plugin.status == "rejected") {
+        tracing::warn!(dir = %config.plugin_dir.display(), "no plugins loaded; run `make plugins`");
+    }
     let auth = auth_service(&config, &db)?;
-    let services = Services::new(db, auth, snippets);
+    let services = Services::new(db, auth, plugins);
 
     let leptos_options = leptos_options(&config)?;
     let app = router(AppState::new(services, leptos_options, config.http.clone()));
@@ -77,34 +87,6 @@ fn auth_service(config: &Config, db: &kiln_core::db::Db) -> anyhow::Result<AuthS
         auth.refresh_ttl,
         auth.registration,
     ))
-}
-
-/// The bundled snippet extractor, or `None` (logged) when it cannot be loaded: Kiln
-/// keeps serving everything else.
-fn load_snippet_extractor(engine: &PluginEngine, dir: &Path) -> Option<SnippetExtractorPlugin> {
-    let path = dir.join(SNIPPET_EXTRACTOR_WASM);
-    let wasm = match std::fs::read(&path) {
-        Ok(wasm) => wasm,
-        Err(error) => {
-            tracing::error!(path = %path.display(), %error, "snippet extractor plugin not found; run `make plugins`");
-            return None;
-        }
-    };
-    match SnippetExtractorPlugin::load(
-        engine,
-        "kiln.snippet-extractor",
-        &wasm,
-        PluginLimits::default(),
-    ) {
-        Ok(plugin) => {
-            tracing::info!(plugin = plugin.id(), origin = ?plugin.origin(), "plugin loaded");
-            Some(plugin)
-        }
-        Err(error) => {
-            tracing::error!(%error, "snippet extractor plugin rejected");
-            None
-        }
-    }
 }
 
 /// Leptos settings from the environment cargo-leptos provides, with Kiln's listen address.

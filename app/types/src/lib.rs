@@ -4,6 +4,7 @@
 //! UI validates input with the very rules the service layer enforces.
 
 mod auth;
+mod code;
 mod error;
 mod plugin;
 mod project;
@@ -15,8 +16,9 @@ pub use auth::{
     EMAIL_MAX_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, REFRESH_COOKIE, RefreshRequest,
     SessionView, TokenResponse, User, normalize_email, validate_new_password,
 };
+pub use code::{CodeChunk, CodeSymbol, ParsedFile, SymbolKind, TextSpan};
 pub use error::{ApiError, ErrorKind, FieldError};
-pub use plugin::PluginSummary;
+pub use plugin::{PluginPatch, PluginSummary};
 pub use project::{
     NewProject, PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, PROJECT_SETTING_MAX_CHARS,
     Project, ProjectPatch, ProjectSettings, ProjectStats, ProjectStatus, SettingsPatch,

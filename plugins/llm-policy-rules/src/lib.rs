@@ -17,26 +17,8 @@ pub const MAX_ATTEMPTS: u32 = 4;
 /// After this long, stop trying altogether.
 pub const GIVE_UP_AFTER_MS: u64 = 120_000;
 
-/// One failed attempt (mirrors the WIT record `failure`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Failure {
-    pub http_status: u16,
-    pub error_code: Option<String>,
-    pub message: String,
-    pub model: String,
-    pub attempt: u32,
-    pub elapsed_ms: u64,
-    pub retry_after_ms: Option<u64>,
-    pub fallback_models: Vec<String>,
-}
-
-/// What to do next (mirrors the WIT variant `decision`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    GiveUp,
-    Retry { after_ms: u64 },
-    Fallback { model: String },
-}
+/// A failed attempt and the answer, as the plugin SDK defines them.
+pub use kiln_plugin_sdk::llm_policy::{Decision, Failure};
 
 pub fn decide(failure: &Failure) -> Decision {
     if failure.elapsed_ms >= GIVE_UP_AFTER_MS {

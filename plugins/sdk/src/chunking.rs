@@ -162,19 +162,15 @@ impl Chunker<'_> {
                 .or_else(|| {
                     window
                         .char_indices()
-                        .filter(|(_, c)| c.is_whitespace())
-                        .last()
+                        .rfind(|(_, c)| c.is_whitespace())
                         .map(|(at, c)| at + c.len_utf8())
                 })
                 .filter(|&cut| cut > 0)
                 .unwrap_or_else(|| {
                     // One token longer than the budget: cut at a character boundary.
-                    window.len().max(
-                        self.source[from..]
-                            .chars()
-                            .next()
-                            .map_or(1, char::len_utf8),
-                    )
+                    window
+                        .len()
+                        .max(self.source[from..].chars().next().map_or(1, char::len_utf8))
                 });
             self.emit(Some(Unit {
                 start: from,
@@ -193,8 +189,10 @@ impl Chunker<'_> {
     }
 
     fn next_line_start(&self, offset: usize) -> usize {
-        self.source[offset..]
-            .find('\n')
+        // Byte search: `offset` may fall inside a multi-byte character.
+        self.source.as_bytes()[offset..]
+            .iter()
+            .position(|&b| b == b'\n')
             .map_or(self.source.len(), |at| offset + at + 1)
     }
 
@@ -249,8 +247,14 @@ mod tests {
 
     #[test]
     fn a_definition_that_fits_is_one_chunk_with_its_comment() {
-        let a = format!("/// Adds.\nfn add() {{\n{}}}\n", "    let x = 1;\n".repeat(4));
-        let b = format!("\n// Subtracts.\nfn sub() {{\n{}}}\n", "    let y = 2;\n".repeat(4));
+        let a = format!(
+            "/// Adds.\nfn add() {{\n{}}}\n",
+            "    let x = 1;\n".repeat(4)
+        );
+        let b = format!(
+            "\n// Subtracts.\nfn sub() {{\n{}}}\n",
+            "    let y = 2;\n".repeat(4)
+        );
         let source = format!("use std::fmt;\n\n{a}{b}");
         let symbols = vec![
             symbol(&source, "fn add() {", SymbolKind::Function, None),
@@ -259,8 +263,16 @@ mod tests {
         let chunks = chunk(&source, &symbols, 120);
         assert_covers(&source, &chunks, 120);
         let texts: Vec<&str> = chunks.iter().map(|c| &source[c.start..c.end]).collect();
-        assert!(texts.iter().any(|t| t.starts_with("// Subtracts.\nfn sub()")), "{texts:#?}");
-        assert!(texts.iter().any(|t| t.contains("/// Adds.\nfn add()")), "{texts:#?}");
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with("// Subtracts.\nfn sub()")),
+            "{texts:#?}"
+        );
+        assert!(
+            texts.iter().any(|t| t.contains("/// Adds.\nfn add()")),
+            "{texts:#?}"
+        );
     }
 
     #[test]
@@ -298,6 +310,17 @@ mod tests {
         for chunk in &chunks[..chunks.len() - 1] {
             assert!(source[..chunk.end].ends_with(' '), "cut inside a word");
         }
+    }
+
+    #[test]
+    fn a_member_ending_in_a_multibyte_char_is_fine() {
+        let source = "def a(): return é\ndef b(): pass\n";
+        let symbols = vec![
+            symbol(source, "def a(): return é", SymbolKind::Function, None),
+            symbol(source, "def b(): pass", SymbolKind::Function, None),
+        ];
+        let chunks = chunk(source, &symbols, 64);
+        assert_covers(source, &chunks, 64);
     }
 
     #[test]

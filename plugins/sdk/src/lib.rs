@@ -37,7 +37,9 @@
 //! unit-tested with plain `cargo test` and benchmarked against its sandboxed build.
 
 pub mod chunking;
+pub mod llm_policy;
 pub mod parser;
+pub mod snippets;
 pub mod text;
 
 #[cfg(target_arch = "wasm32")]

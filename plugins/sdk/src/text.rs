@@ -15,8 +15,8 @@ impl<'a> TextIndex<'a> {
         let line_starts = std::iter::once(0)
             .chain(source.match_indices('\n').map(|(at, _)| at + 1))
             .collect();
-        let char_starts = (!source.is_ascii())
-            .then(|| source.char_indices().map(|(at, _)| at).collect());
+        let char_starts =
+            (!source.is_ascii()).then(|| source.char_indices().map(|(at, _)| at).collect());
         Self {
             source,
             line_starts,

@@ -1,18 +1,13 @@
 //! Kiln's bundled snippet extractor: the shared rules (`kiln-snippet-rules`) behind the
-//! `snippet-extractor` world.
+//! `snippet-extractor` world, via the SDK.
 
-wit_bindgen::generate!({
-    world: "snippet-extractor",
-    path: "../../wit",
-});
+use kiln_plugin_sdk::snippets::{Snippet, SnippetExtractor};
 
-use exports::kiln::plugin::snippets::{Guest, Snippet};
+struct CommonMarkExtractor;
 
-struct SnippetExtractor;
-
-impl Guest for SnippetExtractor {
-    fn extract(markdown: String) -> Result<Vec<Snippet>, String> {
-        Ok(kiln_snippet_rules::extract(&markdown)
+impl SnippetExtractor for CommonMarkExtractor {
+    fn extract(markdown: &str) -> Result<Vec<Snippet>, String> {
+        Ok(kiln_snippet_rules::extract(markdown)
             .into_iter()
             .map(|block| Snippet {
                 language: block.language,
@@ -25,4 +20,4 @@ impl Guest for SnippetExtractor {
     }
 }
 
-export!(SnippetExtractor);
+kiln_plugin_sdk::export_snippet_extractor!(CommonMarkExtractor);

@@ -9,12 +9,16 @@ pub mod events;
 pub mod markdown;
 pub mod migrations;
 pub mod pagination;
+pub mod parsing;
+pub mod plugins;
 mod projects;
 mod snippets;
 mod timeline;
 
 pub use auth::{AuthService, Principal};
 pub use error::ServiceError;
+pub use parsing::ParserService;
+pub use plugins::{PluginRegistry, PluginSettings};
 pub use projects::ProjectService;
 pub use snippets::SnippetService;
 pub use timeline::TimelineService;
@@ -27,11 +31,13 @@ pub struct Services {
     pub events: events::EventDispatcher,
     pub timeline: TimelineService,
     pub projects: ProjectService,
+    pub plugins: PluginRegistry,
     pub snippets: SnippetService,
+    pub parsers: ParserService,
 }
 
 impl Services {
-    pub fn new(db: db::Db, auth: AuthService, snippets: SnippetService) -> Self {
+    pub fn new(db: db::Db, auth: AuthService, plugins: PluginRegistry) -> Self {
         let timeline = TimelineService::new(db.clone());
         let events = events::EventDispatcher::new(vec![std::sync::Arc::new(timeline.clone())]);
         Self {
@@ -39,7 +45,9 @@ impl Services {
             projects: ProjectService::new(db.clone(), events.clone()),
             timeline,
             events,
-            snippets,
+            snippets: SnippetService::new(plugins.clone()),
+            parsers: ParserService::new(plugins.clone()),
+            plugins,
             db,
         }
     }

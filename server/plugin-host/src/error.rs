@@ -24,6 +24,8 @@ pub enum PluginError {
     Reported { plugin: String, message: String },
     #[error("plugin {plugin} is in quarantine after repeated failures (retry in {retry_in_ms} ms)")]
     Quarantined { plugin: String, retry_in_ms: u64 },
+    #[error("plugin {plugin} cannot be loaded: {reason}")]
+    InvalidManifest { plugin: String, reason: String },
     #[error("plugin engine failure: {0}")]
     Engine(String),
 }
@@ -41,6 +43,7 @@ impl PluginError {
             Self::InputTooLarge { .. } => "input_too_large",
             Self::Reported { .. } => "reported_error",
             Self::Quarantined { .. } => "quarantined",
+            Self::InvalidManifest { .. } => "invalid_manifest",
             Self::Engine(_) => "engine_error",
         }
     }

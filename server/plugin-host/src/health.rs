@@ -41,7 +41,17 @@ pub struct PluginStats {
     pub skipped: u64,
     pub fuel_consumed: u64,
     pub busy: Duration,
+    /// The most linear memory any call grew to, in bytes.
+    pub peak_memory_bytes: u64,
     pub quarantined: bool,
+}
+
+/// What one call consumed.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Usage {
+    pub(crate) fuel: u64,
+    pub(crate) elapsed: Duration,
+    pub(crate) peak_memory_bytes: u64,
 }
 
 #[derive(Default)]
@@ -51,6 +61,7 @@ pub(crate) struct PluginHealth {
     skipped: AtomicU64,
     fuel_consumed: AtomicU64,
     busy_micros: AtomicU64,
+    peak_memory_bytes: AtomicU64,
     consecutive_failures: AtomicU32,
     failures: Mutex<BTreeMap<&'static str, u64>>,
     quarantined_until: Mutex<Option<Instant>>,
@@ -85,13 +96,14 @@ impl PluginHealth {
 
     /// Accounts one call. The caller's own mistakes (input too large) do not count
     /// against the plugin.
-    pub(crate) fn record<T>(
-        &self,
-        plugin: &str,
-        outcome: &Result<T, PluginError>,
-        fuel: u64,
-        elapsed: Duration,
-    ) {
+    pub(crate) fn record<T>(&self, plugin: &str, outcome: &Result<T, PluginError>, usage: Usage) {
+        let Usage {
+            fuel,
+            elapsed,
+            peak_memory_bytes,
+        } = usage;
+        self.peak_memory_bytes
+            .fetch_max(peak_memory_bytes, Ordering::Relaxed);
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.fuel_consumed.fetch_add(fuel, Ordering::Relaxed);
         self.busy_micros.fetch_add(
@@ -147,6 +159,7 @@ impl PluginHealth {
             skipped: self.skipped.load(Ordering::Relaxed),
             fuel_consumed: self.fuel_consumed.load(Ordering::Relaxed),
             busy: Duration::from_micros(self.busy_micros.load(Ordering::Relaxed)),
+            peak_memory_bytes: self.peak_memory_bytes.load(Ordering::Relaxed),
             quarantined,
         }
     }
@@ -170,9 +183,25 @@ mod tests {
             after_failures: 2,
             duration: Duration::from_secs(60),
         });
-        health.record("p", &crash(), 10, Duration::from_millis(1));
+        health.record(
+            "p",
+            &crash(),
+            Usage {
+                fuel: 10,
+                elapsed: Duration::from_millis(1),
+                peak_memory_bytes: 0,
+            },
+        );
         assert!(health.admit("p").is_ok(), "one failure is not a pattern");
-        health.record("p", &crash(), 10, Duration::from_millis(1));
+        health.record(
+            "p",
+            &crash(),
+            Usage {
+                fuel: 10,
+                elapsed: Duration::from_millis(1),
+                peak_memory_bytes: 0,
+            },
+        );
         assert!(matches!(
             health.admit("p"),
             Err(PluginError::Quarantined { .. })
@@ -184,7 +213,15 @@ mod tests {
             (2, 1, 20)
         );
         assert_eq!(stats.failures.get("crashed"), Some(&2));
-        health.record("p", &Ok(()), 1, Duration::ZERO);
+        health.record(
+            "p",
+            &Ok(()),
+            Usage {
+                fuel: 1,
+                elapsed: Duration::ZERO,
+                peak_memory_bytes: 0,
+            },
+        );
         assert!(health.admit("p").is_ok());
     }
 
@@ -194,7 +231,15 @@ mod tests {
             after_failures: 1,
             duration: Duration::ZERO,
         });
-        health.record("p", &crash(), 0, Duration::ZERO);
+        health.record(
+            "p",
+            &crash(),
+            Usage {
+                fuel: 0,
+                elapsed: Duration::ZERO,
+                peak_memory_bytes: 0,
+            },
+        );
         assert!(
             health.admit("p").is_ok(),
             "a zero-length quarantine is over at once"

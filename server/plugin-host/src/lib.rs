@@ -10,6 +10,8 @@ mod engine;
 mod error;
 mod health;
 mod llm_policy;
+mod manifest;
+mod parser;
 mod sandbox;
 mod snippets;
 
@@ -22,5 +24,7 @@ pub use error::PluginError;
 pub use health::{PluginStats, QuarantinePolicy};
 pub use kiln_llm_policy_rules::{Decision as LlmDecision, Failure as LlmFailure};
 pub use llm_policy::LlmPolicyPlugin;
+pub use manifest::{MANIFEST_FILE, Manifest, PluginKind, RequestedLimits, hex};
+pub use parser::{LanguageParserPlugin, check as check_parsed};
 pub use sandbox::PluginLimits;
 pub use snippets::SnippetExtractorPlugin;

@@ -87,8 +87,12 @@ impl LlmPolicyPlugin {
             .limits
             .fuel
             .saturating_sub(store.get_fuel().unwrap_or(0));
-        self.health
-            .record(&self.id, &outcome, fuel, started.elapsed());
+        let usage = crate::health::Usage {
+            fuel,
+            elapsed: started.elapsed(),
+            peak_memory_bytes: store.data().peak_memory(),
+        };
+        self.health.record(&self.id, &outcome, usage);
         outcome
     }
 

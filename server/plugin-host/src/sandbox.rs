@@ -68,6 +68,11 @@ impl WasiView for PluginState {
 }
 
 impl PluginState {
+    /// The most linear memory this call grew to, in bytes.
+    pub(crate) fn peak_memory(&self) -> u64 {
+        u64::try_from(self.limiter.peak).unwrap_or(u64::MAX)
+    }
+
     /// Logs a line on the plugin's behalf, within the per-call budget.
     pub(crate) fn log(&mut self, level: tracing::Level, message: &str) {
         if self.log_budget == 0 {
@@ -95,6 +100,7 @@ impl PluginState {
 struct MemoryLimiter {
     memory_bytes: usize,
     denied: bool,
+    peak: usize,
 }
 
 impl ResourceLimiter for MemoryLimiter {
@@ -108,6 +114,7 @@ impl ResourceLimiter for MemoryLimiter {
             self.denied = true;
             return Err(wasmtime::format_err!("memory limit exceeded"));
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 
@@ -176,6 +183,7 @@ pub(crate) fn new_store(
         limiter: MemoryLimiter {
             memory_bytes: limits.memory_bytes,
             denied: false,
+            peak: 0,
         },
         log_budget: LOG_LINES_PER_CALL,
     };
@@ -265,4 +273,29 @@ pub(crate) fn incompatible(plugin: &str, error: &wasmtime::Error) -> PluginError
         plugin: plugin.to_owned(),
         reason: format!("{error:#}"),
     }
+}
+
+/// One accounted call: the quarantine check, a fresh store, `call`, the typed error,
+/// and the counters (fuel, time, peak memory) whatever the outcome.
+pub(crate) fn accounted<T, R>(
+    engine: &crate::PluginEngine,
+    plugin: &str,
+    limits: &PluginLimits,
+    health: &crate::health::PluginHealth,
+    call: impl FnOnce(&mut Store<PluginState>) -> wasmtime::Result<T>,
+    check: impl FnOnce(T) -> Result<R, PluginError>,
+) -> Result<R, PluginError> {
+    health.admit(plugin)?;
+    let started = std::time::Instant::now();
+    let mut store = new_store(engine.engine(), plugin, limits)?;
+    let outcome = call(&mut store)
+        .map_err(|error| classify(error, &store, limits))
+        .and_then(check);
+    let usage = crate::health::Usage {
+        fuel: limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
+        elapsed: started.elapsed(),
+        peak_memory_bytes: store.data().peak_memory(),
+    };
+    health.record(plugin, &outcome, usage);
+    outcome
 }

@@ -1,12 +1,18 @@
-//! `/api/admin/*`: installation-wide views for administrators.
+//! `/api/admin/*`: installation-wide management, for administrators only. Every
+//! handler checks the role first, before it reads anything else from the request.
 
-use axum::{Json, extract::State};
+use axum::{
+    Json,
+    extract::{Multipart, Path, State},
+    http::StatusCode,
+};
 use kiln_core::{Services, access::require_admin};
-use kiln_types::{ApiError, PluginSummary};
+use kiln_types::{ApiError, ErrorKind, PluginPatch, PluginSummary};
 
-use super::{ApiErrorResponse, session::CurrentUser};
+use super::{ApiErrorResponse, json::ApiJson, session::CurrentUser};
 
-/// The loaded plugins with their status and counters.
+/// Every plugin — bundled or installed, active, disabled, quarantined or rejected
+/// (with the reason) — with its counters.
 #[utoipa::path(get, path = "/api/admin/plugins", tag = "admin",
     security(("bearer" = []), ("cookie" = [])),
     responses(
@@ -19,5 +25,131 @@ pub async fn plugins(
     CurrentUser(principal): CurrentUser,
 ) -> Result<Json<Vec<PluginSummary>>, ApiErrorResponse> {
     require_admin(&principal)?;
-    Ok(Json(services.snippets.plugins()))
+    Ok(Json(services.plugins.list()))
+}
+
+/// Installs a plugin: a multipart form with a `manifest` part (`kiln-plugin.toml`)
+/// and a `wasm` part (the component). Both are validated, and the component loaded,
+/// before anything is written; the plugin is then enabled.
+#[utoipa::path(post, path = "/api/admin/plugins", tag = "admin",
+    security(("bearer" = []), ("cookie" = [])),
+    request_body(content_type = "multipart/form-data", description = "`manifest`: kiln-plugin.toml; `wasm`: the component"),
+    responses(
+        (status = 201, body = PluginSummary),
+        (status = 400, description = "Not a multipart form with both parts", body = ApiError),
+        (status = 403, description = "Not an administrator", body = ApiError),
+        (status = 409, description = "A plugin with this id exists", body = ApiError),
+        (status = 413, description = "Upload too large", body = ApiError),
+        (status = 422, description = "Invalid manifest, hash mismatch, or not a working plugin of a supported API", body = ApiError),
+    ))]
+pub async fn install(
+    State(services): State<Services>,
+    CurrentUser(principal): CurrentUser,
+    mut form: Multipart,
+) -> Result<(StatusCode, Json<PluginSummary>), ApiErrorResponse> {
+    require_admin(&principal)?;
+    let bad = |detail: String| ApiErrorResponse(ApiError::new(ErrorKind::BadRequest, detail));
+    let (mut manifest, mut wasm) = (None, None);
+    while let Some(field) = form.next_field().await.map_err(|e| multipart_error(&e))? {
+        match field.name() {
+            Some("manifest") => {
+                manifest = Some(field.text().await.map_err(|e| multipart_error(&e))?);
+            }
+            Some("wasm") => wasm = Some(field.bytes().await.map_err(|e| multipart_error(&e))?),
+            other => {
+                return Err(bad(format!(
+                    "unexpected form part {other:?}; send `manifest` and `wasm`"
+                )));
+            }
+        }
+    }
+    let (Some(manifest), Some(wasm)) = (manifest, wasm) else {
+        return Err(bad("send both a `manifest` and a `wasm` part".into()));
+    };
+    let summary = services.plugins.install(&manifest, wasm.to_vec()).await?;
+    Ok((StatusCode::CREATED, Json(summary)))
+}
+
+/// A multipart error: 413 when the body limit cut it short, 400 otherwise.
+fn multipart_error(error: &axum::extract::multipart::MultipartError) -> ApiErrorResponse {
+    let kind = if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ErrorKind::PayloadTooLarge
+    } else {
+        ErrorKind::BadRequest
+    };
+    ApiErrorResponse(ApiError::new(kind, error.body_text()))
+}
+
+/// One plugin.
+#[utoipa::path(get, path = "/api/admin/plugins/{plugin_id}", tag = "admin",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("plugin_id" = String, Path, description = "The plugin's id")),
+    responses(
+        (status = 200, body = PluginSummary),
+        (status = 403, description = "Not an administrator", body = ApiError),
+        (status = 404, description = "No such plugin", body = ApiError),
+    ))]
+pub async fn plugin(
+    State(services): State<Services>,
+    CurrentUser(principal): CurrentUser,
+    Path(plugin_id): Path<String>,
+) -> Result<Json<PluginSummary>, ApiErrorResponse> {
+    require_admin(&principal)?;
+    Ok(Json(services.plugins.get(&plugin_id)?))
+}
+
+/// Enables or disables a plugin, or changes its priority; kept across restarts.
+#[utoipa::path(patch, path = "/api/admin/plugins/{plugin_id}", tag = "admin",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("plugin_id" = String, Path, description = "The plugin's id")),
+    request_body = PluginPatch,
+    responses(
+        (status = 200, body = PluginSummary),
+        (status = 403, description = "Not an administrator", body = ApiError),
+        (status = 404, description = "No such loaded plugin", body = ApiError),
+        (status = 422, description = "Unknown field or priority out of range", body = ApiError),
+    ))]
+pub async fn update(
+    State(services): State<Services>,
+    CurrentUser(principal): CurrentUser,
+    Path(plugin_id): Path<String>,
+    ApiJson(patch): ApiJson<PluginPatch>,
+) -> Result<Json<PluginSummary>, ApiErrorResponse> {
+    require_admin(&principal)?;
+    Ok(Json(services.plugins.update(&plugin_id, patch).await?))
+}
+
+/// Removes an installed plugin; bundled ones can only be disabled (409).
+#[utoipa::path(delete, path = "/api/admin/plugins/{plugin_id}", tag = "admin",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("plugin_id" = String, Path, description = "The plugin's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Not an administrator", body = ApiError),
+        (status = 404, description = "No such plugin", body = ApiError),
+        (status = 409, description = "A bundled plugin", body = ApiError),
+    ))]
+pub async fn delete(
+    State(services): State<Services>,
+    CurrentUser(principal): CurrentUser,
+    Path(plugin_id): Path<String>,
+) -> Result<StatusCode, ApiErrorResponse> {
+    require_admin(&principal)?;
+    services.plugins.delete(&plugin_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Rediscovers the bundled and installed plugin directories without a restart.
+#[utoipa::path(post, path = "/api/admin/plugins/reload", tag = "admin",
+    security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 200, body = Vec<PluginSummary>),
+        (status = 403, description = "Not an administrator", body = ApiError),
+    ))]
+pub async fn reload(
+    State(services): State<Services>,
+    CurrentUser(principal): CurrentUser,
+) -> Result<Json<Vec<PluginSummary>>, ApiErrorResponse> {
+    require_admin(&principal)?;
+    Ok(Json(services.plugins.reload().await?))
 }

@@ -20,7 +20,7 @@ use axum::{
     extract::{DefaultBodyLimit, FromRef},
     http::{HeaderName, HeaderValue, Method, header},
     middleware::{from_fn, from_fn_with_state, map_response_with_state},
-    response::Response,
+    response::{IntoResponse, Response},
     routing::any,
 };
 use kiln_app::{App, shell};
@@ -30,7 +30,6 @@ use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
-    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
@@ -57,6 +56,8 @@ pub enum CorsOrigins {
 pub struct HttpSettings {
     /// Largest request body outside upload routes (`KILN_JSON_BODY_LIMIT`).
     pub json_body_limit: usize,
+    /// Largest request body on upload routes (`KILN_UPLOAD_BODY_LIMIT`).
+    pub upload_body_limit: usize,
     /// `Secure` cookies: Kiln is served over https (`KILN_PUBLIC_URL`).
     pub secure_cookies: bool,
     pub cors: CorsOrigins,
@@ -67,6 +68,7 @@ impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             json_body_limit: 1 << 20,
+            upload_body_limit: 64 << 20,
             secure_cookies: false,
             cors: CorsOrigins::SameOriginOnly,
             rate_limits: RateLimits {
@@ -120,7 +122,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::timeline))
         .routes(routes!(projects::feed))
         .routes(routes!(snippets::extract))
-        .routes(routes!(admin::plugins))
+        .routes(routes!(admin::plugins, admin::install))
+        .routes(routes!(admin::plugin, admin::update, admin::delete))
+        .routes(routes!(admin::reload))
 }
 
 /// The OpenAPI document of [`router`]'s REST routes.
@@ -139,7 +143,6 @@ pub fn router(state: AppState) -> Router {
         }
     };
     let (api, _) = api_routes().split_for_parts();
-    let limit = state.settings.json_body_limit;
     Router::new()
         .merge(api)
         .leptos_routes_with_context(&state, routes, context, {
@@ -156,11 +159,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(from_fn_with_state(state.clone(), session::authenticate))
         .layer(from_fn_with_state(state.clone(), rate_limit::limit_per_ip))
-        // Two limits: the first for axum's extractors, the second for everything else
-        // (server functions read their bodies themselves). A declared length over the
-        // limit is refused before a byte of the body is read.
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(RequestBodyLimitLayer::new(limit))
+        // One limit per request, by route (see `body_limit`); axum's own default
+        // limit is off so that it does not undercut the upload routes.
+        .layer(from_fn_with_state(state.clone(), body_limit))
+        .layer(DefaultBodyLimit::disable())
         .layer(cors_layer(&state.settings.cors))
         .layer(map_response_with_state(state.clone(), security_headers))
         .layer(from_fn_with_state(
@@ -244,6 +246,42 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+}
+
+/// Routes that take uploads, and so the larger body limit.
+fn is_upload(method: &Method, path: &str) -> bool {
+    method == Method::POST && path == "/api/admin/plugins"
+}
+
+/// Caps the request body: the upload limit on upload routes, the JSON limit
+/// everywhere else (server functions included, which read their bodies themselves).
+/// A declared length over the limit is refused before a byte of the body is read;
+/// an undeclared one is cut off when it reaches the limit.
+async fn body_limit(
+    axum::extract::State(settings): axum::extract::State<Arc<HttpSettings>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = if is_upload(request.method(), request.uri().path()) {
+        settings.upload_body_limit
+    } else {
+        settings.json_body_limit
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return ApiErrorResponse::from(ApiError::new(
+            ErrorKind::PayloadTooLarge,
+            format!("the request body is limited to {limit} bytes"),
+        ))
+        .into_response();
+    }
+    let request =
+        request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(request).await
 }
 
 async fn api_not_found() -> ApiErrorResponse {

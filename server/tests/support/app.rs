@@ -10,12 +10,12 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use kiln_core::{
-    AuthService, Services, SnippetService,
+    AuthService, PluginRegistry, PluginSettings, Services,
     auth::{RegistrationPolicy, SigningKey, TokenSigner},
     db::{DbConfig, connect},
     migrations::{Migrator, bundled},
 };
-use kiln_plugin_host::{PluginEngine, PluginLimits, SnippetExtractorPlugin};
+use kiln_plugin_host::{MANIFEST_FILE, PluginEngine, PluginLimits};
 use kiln_server::http::{AppState, HttpSettings, RateLimits, router};
 use leptos::prelude::LeptosOptions;
 use serde_json::{Value, json};
@@ -48,6 +48,42 @@ pub struct TestApp {
     pub router: Router,
     /// The same services the router uses, to look behind the API.
     pub services: Services,
+    /// The bundled and installed plugin directories, removed with the app.
+    pub plugin_dirs: tempfile::TempDir,
+}
+
+/// The id the snippet extractor under test is bundled as.
+pub const SNIPPET_PLUGIN_ID: &str = "test.snippets";
+
+/// Writes `dir/<id>/` as a plugin: `plugins/dist/<file>` plus its manifest.
+pub fn write_plugin(dir: &std::path::Path, id: &str, kind: &str, file: &str, extra: &str) {
+    let wasm =
+        std::fs::read(dist(file)).unwrap_or_else(|e| panic!("{file}: {e} (run `make plugins`)"));
+    let plugin_dir = dir.join(id);
+    std::fs::create_dir_all(&plugin_dir).unwrap();
+    std::fs::write(plugin_dir.join("plugin.wasm"), &wasm).unwrap();
+    std::fs::write(
+        plugin_dir.join(MANIFEST_FILE),
+        manifest(id, kind, &wasm, extra),
+    )
+    .unwrap();
+}
+
+/// A manifest for `wasm`.
+pub fn manifest(id: &str, kind: &str, wasm: &[u8], extra: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "id = \"{id}\"\nversion = \"1.0.0\"\nkind = \"{kind}\"\napi = \"{}\"\nwasm = \"plugin.wasm\"\nsha256 = \"{}\"\n{extra}\n",
+        kiln_plugin_host::API_VERSION,
+        kiln_plugin_host::hex(&sha2::Sha256::digest(wasm)),
+    )
+}
+
+/// A file of `plugins/dist`.
+pub fn dist(file: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/dist")
+        .join(file)
 }
 
 pub struct Reply {
@@ -70,6 +106,8 @@ pub struct Account {
 pub struct Builder {
     settings: HttpSettings,
     plugin: String,
+    /// Further bundled plugins: (id, kind, file in plugins/dist, manifest lines).
+    bundled: Vec<(String, String, String, String)>,
     limits: PluginLimits,
     keys: Vec<SigningKey>,
     active: String,
@@ -87,6 +125,13 @@ impl Builder {
         self
     }
 
+    /// Bundles one more plugin from `plugins/dist`.
+    pub fn bundle(mut self, id: &str, kind: &str, file: &str, manifest_lines: &str) -> Self {
+        self.bundled
+            .push((id.into(), kind.into(), file.into(), manifest_lines.into()));
+        self
+    }
+
     pub fn keys(mut self, keys: Vec<SigningKey>, active: &str) -> Self {
         self.keys = keys;
         self.active = active.into();
@@ -96,14 +141,28 @@ impl Builder {
     pub async fn build(self) -> TestApp {
         let db = connect(&DbConfig::memory()).await.unwrap();
         Migrator::new(&db, bundled()).up().await.unwrap();
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../plugins/dist")
-            .join(&self.plugin);
-        let wasm = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (run `make plugins`)", path.display()));
-        let engine = PluginEngine::new().unwrap();
-        let plugin =
-            SnippetExtractorPlugin::load(&engine, &self.plugin, &wasm, self.limits).unwrap();
+        let plugin_dirs = tempfile::tempdir().unwrap();
+        let bundled_dir = plugin_dirs.path().join("bundled");
+        write_plugin(
+            &bundled_dir,
+            SNIPPET_PLUGIN_ID,
+            "snippet-extractor",
+            &self.plugin,
+            "",
+        );
+        for (id, kind, file, lines) in &self.bundled {
+            write_plugin(&bundled_dir, id, kind, file, lines);
+        }
+        let plugins = PluginRegistry::new(
+            shared_engine(),
+            PluginSettings {
+                bundled_dir: Some(bundled_dir),
+                installed_dir: Some(plugin_dirs.path().join("installed")),
+                ceiling: self.limits,
+            },
+            db.clone(),
+        );
+        plugins.reload().await.unwrap();
         let signer = TokenSigner::new(&self.keys, &self.active, Duration::from_secs(900)).unwrap();
         let auth = AuthService::new(
             db.clone(),
@@ -111,7 +170,7 @@ impl Builder {
             Duration::from_secs(3600),
             RegistrationPolicy::Open,
         );
-        let services = Services::new(db, auth, SnippetService::new(Some(plugin)));
+        let services = Services::new(db, auth, plugins);
         let leptos_options = LeptosOptions::builder().output_name("kiln").build();
         TestApp {
             router: router(AppState::new(
@@ -120,8 +179,21 @@ impl Builder {
                 self.settings,
             )),
             services,
+            plugin_dirs,
         }
     }
+}
+
+/// One engine (and compile cache) for every app of a test binary: compiling the
+/// same components for each test would dominate the suite's time.
+fn shared_engine() -> PluginEngine {
+    static ENGINE: std::sync::OnceLock<PluginEngine> = std::sync::OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let cache = std::env::temp_dir().join("kiln-test-plugin-cache");
+            PluginEngine::new().unwrap().with_cache_dir(cache)
+        })
+        .clone()
 }
 
 impl TestApp {
@@ -129,6 +201,7 @@ impl TestApp {
         Builder {
             settings: relaxed(),
             plugin: BUNDLED.into(),
+            bundled: Vec::new(),
             limits: PluginLimits::default(),
             keys: vec![test_key("test")],
             active: "test".into(),

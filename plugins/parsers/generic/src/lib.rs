@@ -133,7 +133,10 @@ fn blocks(source: &str) -> Vec<Symbol> {
                 let above = above.trim_end();
                 above.is_empty()
                     || (!above.starts_with(char::is_whitespace)
-                        && matches!(above, "}" | "};" | "end" | "]" | ")" | "fi" | "done" | "esac"))
+                        && matches!(
+                            above,
+                            "}" | "};" | "end" | "]" | ")" | "fi" | "done" | "esac"
+                        ))
             });
         if starts_block {
             if let Some(last) = blocks.last_mut() {
@@ -169,14 +172,28 @@ mod tests {
     #[test]
     fn cuts_between_top_level_blocks() {
         let function = |name: &str| {
-            format!("int {name}(void) {{\n{}    return 0;\n}}\n\n", "    work();\n".repeat(8))
+            format!(
+                "int {name}(void) {{\n{}    return 0;\n}}\n\n",
+                "    work();\n".repeat(8)
+            )
         };
-        let source = format!("#include <stdio.h>\n\n{}{}", function("one"), function("two"));
+        let source = format!(
+            "#include <stdio.h>\n\n{}{}",
+            function("one"),
+            function("two")
+        );
         let parsed = GenericParser::parse("main.c", &source, 150).unwrap();
         assert_eq!(parsed.language, "c");
-        let texts: Vec<&str> = parsed.chunks.iter().map(|c| &source[c.start..c.end]).collect();
+        let texts: Vec<&str> = parsed
+            .chunks
+            .iter()
+            .map(|c| &source[c.start..c.end])
+            .collect();
         assert_eq!(texts.concat(), source);
-        assert!(texts.iter().any(|t| t.starts_with("int two(void)")), "{texts:#?}");
+        assert!(
+            texts.iter().any(|t| t.starts_with("int two(void)")),
+            "{texts:#?}"
+        );
         assert!(parsed.chunks.iter().all(|c| c.end - c.start <= 150));
     }
 }

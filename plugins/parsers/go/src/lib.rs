@@ -1,0 +1,536 @@
+//! Kiln's Go parser: symbols and chunks from gosyn's syntax tree.
+//!
+//! It reports functions (`Function`); methods (`Method`, top-level like functions since
+//! Go writes them outside their type, and named like Go's method expression for them:
+//! `(*Builder).WriteString`, `IntSlice.Len`, a generic receiver's parameters dropped);
+//! type declarations (a struct is a `Struct` with its fields as `Field` children, an
+//! interface an `Interface` with its methods as `Method` children, any other type a
+//! `TypeAlias`); constants (`Constant`) and package-level variables (`Variable`). A spec
+//! declaring several names (`var a, b int`) yields one symbol per name, sharing the span;
+//! the blank identifier `_` is skipped.
+//!
+//! gosyn counts positions in characters and records where nodes start but mostly not
+//! where they end, so spans come from gosyn's tokens: each begins at the comment lines
+//! directly above the item (its doc comment) or its first token, and ends at the last
+//! token before its next sibling begins (or before the bracket closing their group).
+
+use std::panic;
+
+use gosyn::{
+    LexicalToken,
+    ast::{
+        ConstSpec, Decl, Declaration, Expression, Field, File, FuncDecl, Ident, TypeSpec, VarSpec,
+    },
+    token::{Operator, Token},
+};
+use kiln_plugin_sdk::{
+    parser::{LanguageParser, Outline, ParserInfo, Symbol, SymbolKind},
+    text::TextIndex,
+};
+
+pub struct GoParser;
+
+/// Deeper nesting is refused: gosyn's parser recurses once per bracket or prefix
+/// operator, and a stack overflow would crash the plugin call. Real Go code stays far
+/// below these.
+const MAX_NESTING: usize = 100;
+const MAX_PREFIX_OPERATORS: usize = 32;
+
+impl LanguageParser for GoParser {
+    fn info() -> ParserInfo {
+        ParserInfo::new(&["go"], &["go"])
+    }
+
+    fn outline(_path: &str, source: &str) -> Result<Outline, String> {
+        if source.trim().is_empty() {
+            return Ok(Outline::new("go", Vec::new()));
+        }
+        // gosyn still has `unwrap`s on some malformed input: a panic must become an error
+        // so the host falls back to another parser. (Release WebAssembly builds abort on
+        // panic instead, which the host treats as a failed plugin call.)
+        let symbols = panic::catch_unwind(|| symbols(source))
+            .map_err(|_| "gosyn panicked on this file".to_owned())??;
+        Ok(Outline::new("go", symbols))
+    }
+}
+
+fn symbols(source: &str) -> Result<Vec<Symbol>, String> {
+    // gosyn does not skip a byte-order mark; parse after it and shift positions by one.
+    let (text, shift) = match source.strip_prefix('\u{feff}') {
+        Some(rest) => (rest, 1),
+        None => (source, 0),
+    };
+    let tokens = gosyn::tokenize_source(text).map_err(|err| format!("{err:#}"))?;
+    check_depth(&tokens)?;
+    let file = gosyn::parse_source(text).map_err(|err| format!("{err:#}"))?;
+    let tokens = tokens
+        .iter()
+        .map(|token| Lexeme {
+            start: token.start,
+            end: token.end,
+            comment: matches!(token.token, Token::Comment(_)),
+        })
+        .collect();
+    let mut outliner = Outliner {
+        source,
+        index: TextIndex::new(source),
+        shift,
+        tokens,
+        symbols: Vec::new(),
+    };
+    outliner.file(&file);
+    Ok(outliner.symbols)
+}
+
+/// Refuses input nested too deeply for gosyn's recursive parser.
+fn check_depth(tokens: &[LexicalToken]) -> Result<(), String> {
+    let (mut depth, mut operators) = (0usize, 0usize);
+    for token in tokens {
+        let Token::Operator(operator) = token.token else {
+            operators = 0;
+            continue;
+        };
+        match operator {
+            Operator::ParenLeft | Operator::BarackLeft | Operator::BraceLeft => depth += 1,
+            Operator::ParenRight | Operator::BarackRight | Operator::BraceRight => {
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
+        // `!!!!x`, `***T`, `<-<-<-c`: each prefix operator is one more level.
+        let prefix = matches!(
+            operator,
+            Operator::Add
+                | Operator::Sub
+                | Operator::Not
+                | Operator::Xor
+                | Operator::Star
+                | Operator::And
+                | Operator::Arrow
+                | Operator::Tiled
+        );
+        operators = if prefix { operators + 1 } else { 0 };
+        if depth > MAX_NESTING || operators > MAX_PREFIX_OPERATORS {
+            return Err("the code is nested too deeply to parse".to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// A token's character range, and whether it is a comment.
+struct Lexeme {
+    start: usize,
+    end: usize,
+    comment: bool,
+}
+
+struct Outliner<'a> {
+    source: &'a str,
+    index: TextIndex<'a>,
+    /// Characters before the text gosyn saw (a byte-order mark).
+    shift: usize,
+    tokens: Vec<Lexeme>,
+    symbols: Vec<Symbol>,
+}
+
+impl Outliner<'_> {
+    fn file(&mut self, file: &File) {
+        let heads: Vec<usize> = file.decl.iter().map(declaration_pos).collect();
+        let spans = self.spans(&heads, usize::MAX);
+        for (declaration, span) in file.decl.iter().zip(spans) {
+            match declaration {
+                Declaration::Function(function) => self.function(function, span),
+                Declaration::Type(decl) => {
+                    self.specs(decl, span, |this, spec, span| this.type_spec(spec, span));
+                }
+                Declaration::Const(decl) => self.specs(decl, span, |this, spec, span| {
+                    this.names(SymbolKind::Constant, &spec.name, span, None);
+                }),
+                Declaration::Variable(decl) => self.specs(decl, span, |this, spec, span| {
+                    this.names(SymbolKind::Variable, &spec.name, span, None);
+                }),
+            }
+        }
+    }
+
+    fn function(&mut self, function: &FuncDecl, span: (usize, usize)) {
+        let name = &function.name.name;
+        match function.recv.as_ref().and_then(|recv| recv.list.first()) {
+            Some(receiver) => {
+                let name = format!("{}.{name}", receiver_name(&receiver.typ));
+                self.push(SymbolKind::Method, name, span, None);
+            }
+            None => {
+                self.push(SymbolKind::Function, name.clone(), span, None);
+            }
+        }
+    }
+
+    /// Emits the specs of a `type`, `const` or `var` declaration: a lone spec spans the
+    /// whole declaration, the specs of a group `( ... )` each their own lines.
+    fn specs<S: Spec>(
+        &mut self,
+        decl: &Decl<S>,
+        span: (usize, usize),
+        mut emit: impl FnMut(&mut Self, &S, (usize, usize)),
+    ) {
+        match decl.pos1 {
+            None => decl.specs.iter().for_each(|spec| emit(self, spec, span)),
+            Some((_, close)) => {
+                let heads: Vec<usize> = decl.specs.iter().map(Spec::pos).collect();
+                let spans = self.spans(&heads, close);
+                for (spec, span) in decl.specs.iter().zip(spans) {
+                    emit(self, spec, span);
+                }
+            }
+        }
+    }
+
+    fn type_spec(&mut self, spec: &TypeSpec, span: (usize, usize)) {
+        let name = spec.name.name.clone();
+        match &spec.typ {
+            Expression::TypeStruct(body) => {
+                let Some(parent) = self.push(SymbolKind::Struct, name, span, None) else {
+                    return;
+                };
+                self.members(SymbolKind::Field, &body.fields, body.pos.1, parent);
+            }
+            Expression::TypeInterface(body) => {
+                let Some(parent) = self.push(SymbolKind::Interface, name, span, None) else {
+                    return;
+                };
+                if let Some((_, close)) = body.methods.pos {
+                    self.members(SymbolKind::Method, &body.methods.list, close, parent);
+                }
+            }
+            _ => {
+                self.push(SymbolKind::TypeAlias, name, span, None);
+            }
+        }
+    }
+
+    /// Struct fields or interface elements, ending before `close` (the `}`). Embedded
+    /// struct fields are named by their type's name, as Go does; embedded interfaces and
+    /// type constraints are not symbols but still bound their neighbours.
+    fn members(&mut self, kind: SymbolKind, fields: &[Field], close: usize, parent: usize) {
+        let fields: Vec<(&Field, usize)> = fields
+            .iter()
+            .filter_map(|field| {
+                let pos = match field.name.first() {
+                    Some(name) => name.pos,
+                    None => expression_pos(&field.typ)?,
+                };
+                Some((field, pos))
+            })
+            .collect();
+        let heads: Vec<usize> = fields.iter().map(|&(_, pos)| pos).collect();
+        let spans = self.spans(&heads, close);
+        for ((field, _), span) in fields.iter().zip(spans) {
+            if !field.name.is_empty() {
+                self.names(kind, &field.name, span, Some(parent));
+                continue;
+            }
+            if kind == SymbolKind::Field
+                && let Some(name) = type_name(&field.typ)
+            {
+                self.push(kind, name.to_owned(), span, Some(parent));
+            }
+        }
+    }
+
+    fn names(
+        &mut self,
+        kind: SymbolKind,
+        names: &[Ident],
+        span: (usize, usize),
+        parent: Option<usize>,
+    ) {
+        for name in names.iter().filter(|name| name.name != "_") {
+            self.push(kind, name.name.clone(), span, parent);
+        }
+    }
+
+    /// Character spans of consecutive siblings whose first tokens are at `heads`: each
+    /// starts at its doc comment or first token and ends with the last token before the
+    /// next one starts (or before `close`).
+    fn spans(&self, heads: &[usize], close: usize) -> Vec<(usize, usize)> {
+        let starts: Vec<usize> = heads.iter().map(|&pos| self.start(pos)).collect();
+        starts
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                let bound = starts.get(i + 1).copied().unwrap_or(close);
+                (start, self.end_before(bound))
+            })
+            .collect()
+    }
+
+    /// Where an item whose first token is at `pos` starts: at the comments on the lines
+    /// directly above it. (Read from the tokens rather than gosyn's `docs`, which can hold
+    /// stale comments from inside the previous declaration and miss those of interface
+    /// methods.)
+    fn start(&self, pos: usize) -> usize {
+        let before = self.tokens.partition_point(|token| token.start < pos);
+        let mut start = pos;
+        for token in self.tokens[..before].iter().rev() {
+            let gap = self.source.get(self.byte(token.end)..self.byte(start));
+            let adjacent = gap.is_some_and(|gap| gap.matches('\n').count() <= 1);
+            if !token.comment || !adjacent || !self.starts_line(token.start) {
+                break;
+            }
+            start = token.start;
+        }
+        start
+    }
+
+    fn starts_line(&self, pos: usize) -> bool {
+        let at = self.byte(pos);
+        self.source[self.index.line_start(at)..at].trim().is_empty()
+    }
+
+    /// The end of the last token that starts before `bound` and is not a comment (0 if
+    /// none): comments between siblings belong to the next one or to neither.
+    fn end_before(&self, bound: usize) -> usize {
+        let before = self.tokens.partition_point(|token| token.start < bound);
+        self.tokens[..before]
+            .iter()
+            .rev()
+            .find(|token| !token.comment)
+            .map_or(0, |token| token.end)
+    }
+
+    fn byte(&self, pos: usize) -> usize {
+        self.index.byte_of_char(pos.saturating_add(self.shift))
+    }
+
+    /// Records a symbol spanning characters `start..end`, unless that is empty.
+    fn push(
+        &mut self,
+        kind: SymbolKind,
+        name: String,
+        (start, end): (usize, usize),
+        parent: Option<usize>,
+    ) -> Option<usize> {
+        let (start, end) = (self.byte(start), self.byte(end));
+        if start >= end {
+            return None;
+        }
+        self.symbols.push(Symbol {
+            kind,
+            name,
+            start,
+            end,
+            parent,
+        });
+        Some(self.symbols.len() - 1)
+    }
+}
+
+/// A spec of a `type`, `const` or `var` declaration: where its first token is.
+trait Spec {
+    fn pos(&self) -> usize;
+}
+
+impl Spec for TypeSpec {
+    fn pos(&self) -> usize {
+        self.name.pos
+    }
+}
+
+impl Spec for ConstSpec {
+    fn pos(&self) -> usize {
+        self.name.first().map_or(0, |name| name.pos)
+    }
+}
+
+impl Spec for VarSpec {
+    fn pos(&self) -> usize {
+        self.name.first().map_or(0, |name| name.pos)
+    }
+}
+
+/// Where a declaration's keyword (`func`, `type`, `const`, `var`) is.
+fn declaration_pos(declaration: &Declaration) -> usize {
+    match declaration {
+        Declaration::Function(function) => function.typ.pos,
+        Declaration::Type(decl) => decl.pos0,
+        Declaration::Const(decl) => decl.pos0,
+        Declaration::Variable(decl) => decl.pos0,
+    }
+}
+
+/// `(*Builder)` or `Builder` for a receiver of type `*Builder` or `Builder`.
+fn receiver_name(receiver: &Expression) -> String {
+    match receiver {
+        Expression::TypePointer(pointer) => {
+            format!("(*{})", type_name(&pointer.typ).unwrap_or("?"))
+        }
+        other => type_name(other).unwrap_or("?").to_owned(),
+    }
+}
+
+/// The name of a (possibly qualified, generic or pointer) type: `Mutex` for
+/// `*sync.Mutex`, `List` for `List[T]`.
+fn type_name(typ: &Expression) -> Option<&str> {
+    match typ {
+        Expression::Ident(ident) => Some(&ident.name),
+        Expression::Selector(selector) => Some(&selector.sel.name),
+        Expression::TypePointer(pointer) => type_name(&pointer.typ),
+        Expression::Paren(paren) => type_name(&paren.expr),
+        Expression::Index(index) => type_name(&index.left),
+        Expression::IndexList(list) => type_name(&list.left),
+        _ => None,
+    }
+}
+
+/// Where an expression starts; gosyn's own `pos` panics on a list.
+fn expression_pos(expression: &Expression) -> Option<usize> {
+    match expression {
+        Expression::List(list) => list.first().and_then(expression_pos),
+        other => Some(other.pos()),
+    }
+}
+
+kiln_plugin_sdk::export_language_parser!(GoParser);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BUDGET: usize = 1500;
+
+    fn parse(source: &str) -> Vec<Symbol> {
+        GoParser::outline("x.go", source).unwrap().symbols
+    }
+
+    fn find<'a>(symbols: &'a [Symbol], kind: SymbolKind, name: &str) -> (usize, &'a Symbol) {
+        symbols
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.kind == kind && s.name == name)
+            .unwrap_or_else(|| panic!("no {kind:?} {name}: {symbols:#?}"))
+    }
+
+    fn text<'a>(source: &'a str, symbol: &Symbol) -> &'a str {
+        &source[symbol.start..symbol.end]
+    }
+
+    /// The contract's invariants: valid spans, parents first, chunks tiling the file.
+    fn assert_well_formed(source: &str) {
+        let parsed = GoParser::parse("x.go", source, BUDGET).unwrap();
+        assert_eq!(parsed.language, "go");
+        for (i, symbol) in parsed.symbols.iter().enumerate() {
+            assert!(
+                symbol.start < symbol.end && symbol.end <= source.len(),
+                "{symbol:?}"
+            );
+            assert!(source.is_char_boundary(symbol.start), "{symbol:?}");
+            assert!(source.is_char_boundary(symbol.end), "{symbol:?}");
+            assert!(symbol.parent.is_none_or(|parent| parent < i), "{symbol:?}");
+        }
+        let mut at = 0;
+        for chunk in &parsed.chunks {
+            assert_eq!(chunk.start, at, "gap or overlap before {chunk:?}");
+            assert!(chunk.end > chunk.start && chunk.end - chunk.start <= BUDGET);
+            at = chunk.end;
+        }
+        assert_eq!(at, source.len());
+    }
+
+    #[test]
+    fn outlines_strings_builder() {
+        let source = include_str!("../../corpus/builder.go");
+        let symbols = parse(source);
+        let (builder, symbol) = find(&symbols, SymbolKind::Struct, "Builder");
+        assert!(text(source, symbol).starts_with("// A Builder is used"));
+        assert!(text(source, symbol).ends_with("buf  []byte\n}"));
+        let (_, addr) = find(&symbols, SymbolKind::Field, "addr");
+        assert_eq!(addr.parent, Some(builder));
+        assert_eq!(
+            find(&symbols, SymbolKind::Field, "buf").1.parent,
+            Some(builder)
+        );
+
+        let (_, write) = find(&symbols, SymbolKind::Method, "(*Builder).WriteString");
+        assert!(text(source, write).starts_with("// WriteString appends"));
+        assert!(text(source, write).ends_with("return len(s), nil\n}"));
+        assert_eq!(write.parent, None);
+
+        let (_, noescape) = find(&symbols, SymbolKind::Function, "noescape");
+        let noescape = text(source, noescape);
+        assert!(noescape.starts_with("// noescape hides") && noescape.contains("//go:nosplit"));
+        // A method without a doc comment starts at `func`, not in the previous body.
+        let (_, copy_check) = find(&symbols, SymbolKind::Method, "(*Builder).copyCheck");
+        assert!(text(source, copy_check).starts_with("func (b *Builder) copyCheck() {"));
+        let one_liner = find(&symbols, SymbolKind::Method, "(*Builder).Len").1;
+        assert!(text(source, one_liner).ends_with("{ return len(b.buf) }"));
+        assert_well_formed(source);
+    }
+
+    #[test]
+    fn outlines_sort() {
+        let source = include_str!("../../corpus/sort.go");
+        let symbols = parse(source);
+        let (interface, symbol) = find(&symbols, SymbolKind::Interface, "Interface");
+        assert!(text(source, symbol).starts_with("// An implementation of Interface"));
+        for method in ["Len", "Less", "Swap"] {
+            let symbol = find(&symbols, SymbolKind::Method, method).1;
+            assert_eq!(symbol.parent, Some(interface));
+            assert!(
+                text(source, symbol).starts_with(&format!("// {method} ")),
+                "{symbol:?}"
+            );
+        }
+        let sort = text(source, find(&symbols, SymbolKind::Function, "Sort").1);
+        assert!(
+            sort.starts_with("// Sort sorts data") && sort.ends_with('}'),
+            "{sort}"
+        );
+        find(&symbols, SymbolKind::Method, "IntSlice.Less");
+        find(&symbols, SymbolKind::Method, "(*xorshift).Next");
+        find(&symbols, SymbolKind::TypeAlias, "IntSlice");
+        find(&symbols, SymbolKind::Struct, "reverse");
+        // `const ( unknownHint sortedHint = iota; increasingHint; decreasingHint )`
+        let hint = find(&symbols, SymbolKind::Constant, "increasingHint").1;
+        assert_eq!(text(source, hint), "increasingHint");
+        assert_well_formed(source);
+    }
+
+    #[test]
+    fn groups_multiple_names_and_unicode() {
+        let source = "\u{feff}package p\n\n// Grüße says hello.\nvar (\n\t// a and b\n\ta, b = 1, \"ü\"\n\t_ = a\n)\n\ntype (\n\tÄ = int\n\tI interface {\n\t\tfmt.Stringer\n\t\tM() Ä\n\t}\n)\n\nfunc (l *List[T]) Push(v T) {}\n";
+        let symbols = parse(source);
+        let names: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "Ä", "I", "M", "(*List).Push"]);
+        assert_eq!(text(source, &symbols[0]), "// a and b\n\ta, b = 1, \"ü\"");
+        assert_eq!(symbols[0].start, symbols[1].start);
+        assert_eq!(text(source, &symbols[2]), "Ä = int");
+        assert_eq!(text(source, &symbols[4]), "M() Ä");
+        assert_eq!(symbols[4].parent, Some(3));
+        assert_well_formed(source);
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        for source in [
+            "package p\n\nfunc broken( {\n",
+            "func main() {}",
+            "package p\nvar x = \"unterminated\n",
+            "package p\n/* open comment",
+            "package p\ntype T struct { a int",
+            "package p\n@",
+        ] {
+            assert!(GoParser::outline("x.go", source).is_err(), "{source:?}");
+        }
+        // Nesting that would overflow gosyn's recursive descent is refused up front.
+        let parens = format!(
+            "package p\nvar x = {}1{}\n",
+            "(".repeat(5000),
+            ")".repeat(5000)
+        );
+        assert!(GoParser::outline("x.go", &parens).is_err());
+        let nots = format!("package p\nvar x = {}y\n", "!".repeat(5000));
+        assert!(GoParser::outline("x.go", &nots).is_err());
+        assert!(GoParser::outline("x.go", " \n").unwrap().symbols.is_empty());
+    }
+}

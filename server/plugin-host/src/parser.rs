@@ -1,0 +1,352 @@
+//! The `language-parser-plugin` world, and the checks every parser's answer passes —
+//! a plugin's or the built-in one's — before Kiln trusts its offsets.
+
+use kiln_plugin_sdk::parser as sdk;
+use kiln_types::{CodeChunk, CodeSymbol, ParsedFile, SymbolKind, TextSpan};
+use wasmtime::component::HasSelf;
+
+use crate::{
+    Origin, PluginEngine, PluginError, PluginLimits, PluginStats, QuarantinePolicy,
+    health::PluginHealth,
+    sandbox::{PluginState, accounted, incompatible, link},
+};
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        world: "language-parser-plugin",
+        path: "../../wit",
+        with: { "kiln:plugin/host": crate::snippets::bindings::kiln::plugin::host },
+    });
+}
+
+use bindings::{
+    LanguageParserPlugin as World, LanguageParserPluginPre,
+    exports::kiln::plugin::language_parser as wit,
+};
+
+/// Most symbols one file may report; beyond this the answer is refused.
+const MAX_SYMBOLS: usize = 200_000;
+const MAX_NAME_BYTES: usize = 512;
+
+/// A loaded language-parser plugin, ready to be called from any thread.
+pub struct LanguageParserPlugin {
+    id: String,
+    engine: PluginEngine,
+    pre: LanguageParserPluginPre<PluginState>,
+    limits: PluginLimits,
+    health: PluginHealth,
+    origin: Origin,
+    info: sdk::ParserInfo,
+}
+
+impl LanguageParserPlugin {
+    /// Compiles, links and asks the plugin what it parses; anything but a working
+    /// language parser of a supported API version is refused here.
+    pub fn load(
+        engine: &PluginEngine,
+        id: &str,
+        wasm: &[u8],
+        limits: PluginLimits,
+    ) -> Result<Self, PluginError> {
+        let (instance_pre, origin) = link(engine, id, wasm, |linker| {
+            World::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
+        })?;
+        let pre = LanguageParserPluginPre::new(instance_pre).map_err(|e| incompatible(id, &e))?;
+        let mut plugin = Self {
+            id: id.to_owned(),
+            engine: engine.clone(),
+            pre,
+            limits,
+            health: PluginHealth::new(QuarantinePolicy::default()),
+            origin,
+            info: sdk::ParserInfo::default(),
+        };
+        let info = accounted(
+            &plugin.engine,
+            id,
+            &plugin.limits,
+            &plugin.health,
+            |store| {
+                let instance = plugin.pre.instantiate(&mut *store)?;
+                instance.kiln_plugin_language_parser().call_info(store)
+            },
+            Ok,
+        )?;
+        plugin.info = sdk::ParserInfo {
+            languages: normalized(info.languages),
+            extensions: normalized(info.extensions),
+            filenames: info.filenames,
+        };
+        Ok(plugin)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    pub fn stats(&self) -> PluginStats {
+        self.health.stats()
+    }
+
+    /// What the plugin said it parses when it was loaded.
+    pub fn info(&self) -> &sdk::ParserInfo {
+        &self.info
+    }
+
+    /// Parses one file. Blocking: call it from a blocking thread.
+    pub fn parse(
+        &self,
+        path: &str,
+        source: &str,
+        max_chunk_bytes: u32,
+    ) -> Result<ParsedFile, PluginError> {
+        if source.len() > self.limits.max_input_bytes {
+            return Err(PluginError::InputTooLarge {
+                size: source.len(),
+                limit: self.limits.max_input_bytes,
+            });
+        }
+        let request = wit::ParseRequest {
+            path: path.to_owned(),
+            source: source.to_owned(),
+            max_chunk_bytes,
+        };
+        accounted(
+            &self.engine,
+            &self.id,
+            &self.limits,
+            &self.health,
+            |store| {
+                let instance = self.pre.instantiate(&mut *store)?;
+                instance
+                    .kiln_plugin_language_parser()
+                    .call_parse(store, &request)
+            },
+            |answer| match answer {
+                Ok(parsed) => check(&self.id, source, &from_wit(&parsed), max_chunk_bytes),
+                Err(message) => Err(PluginError::Reported {
+                    plugin: self.id.clone(),
+                    message: message.chars().take(1000).collect(),
+                }),
+            },
+        )
+    }
+}
+
+fn normalized(names: Vec<String>) -> Vec<String> {
+    names
+        .into_iter()
+        .map(|name| name.trim_start_matches('.').to_ascii_lowercase())
+        .collect()
+}
+
+fn from_wit(parsed: &wit::Parsed) -> sdk::Parsed {
+    let at = |offset: u32| usize::try_from(offset).unwrap_or(usize::MAX);
+    sdk::Parsed {
+        language: parsed.language.clone(),
+        symbols: parsed
+            .symbols
+            .iter()
+            .map(|symbol| sdk::Symbol {
+                kind: kind_from_wit(symbol.kind),
+                name: symbol.name.clone(),
+                start: at(symbol.span.start),
+                end: at(symbol.span.end),
+                parent: symbol.parent.map(at),
+            })
+            .collect(),
+        chunks: parsed
+            .chunks
+            .iter()
+            .map(|chunk| sdk::Chunk {
+                start: at(chunk.span.start),
+                end: at(chunk.span.end),
+                symbol: chunk.symbol.map(at),
+            })
+            .collect(),
+    }
+}
+
+/// Validates a parser's answer for `source` and adds line numbers. Refused: chunks
+/// that leave gaps, overlap, exceed the budget (except a single over-long token) or
+/// miss the end; spans off character boundaries or past the end; parents that do not
+/// come before their children; absurd names or counts.
+pub fn check(
+    plugin: &str,
+    source: &str,
+    parsed: &sdk::Parsed,
+    max_chunk_bytes: u32,
+) -> Result<ParsedFile, PluginError> {
+    let invalid = |reason: String| PluginError::InvalidOutput {
+        plugin: plugin.to_owned(),
+        reason,
+    };
+    let language = parsed.language.as_str();
+    let language_ok = (1..=64).contains(&language.len())
+        && language
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+#._-".contains(c));
+    if !language_ok {
+        return Err(invalid(format!(
+            "language {language:?} is not a lower-case name"
+        )));
+    }
+    if parsed.symbols.len() > MAX_SYMBOLS {
+        return Err(invalid(format!(
+            "{} symbols is more than {MAX_SYMBOLS}",
+            parsed.symbols.len()
+        )));
+    }
+    let lines = LineTable::new(source);
+    let span = |start: usize, end: usize, what: &str| {
+        if start > end
+            || end > source.len()
+            || !source.is_char_boundary(start)
+            || !source.is_char_boundary(end)
+        {
+            return Err(invalid(format!(
+                "{what} span {start}..{end} is not a range of the {} bytes of source",
+                source.len()
+            )));
+        }
+        Ok(lines.span(start, end))
+    };
+    let mut symbols = Vec::with_capacity(parsed.symbols.len());
+    for (index, symbol) in parsed.symbols.iter().enumerate() {
+        if symbol.name.len() > MAX_NAME_BYTES || symbol.name.contains(char::is_control) {
+            return Err(invalid(format!(
+                "symbol {index} has an over-long or control-character name"
+            )));
+        }
+        if symbol.parent.is_some_and(|parent| parent >= index) {
+            return Err(invalid(format!(
+                "symbol {index}'s parent does not come before it"
+            )));
+        }
+        symbols.push(CodeSymbol {
+            kind: kind_to_api(symbol.kind),
+            name: symbol.name.clone(),
+            span: span(symbol.start, symbol.end, "symbol")?,
+            parent: symbol.parent.map(index_u32),
+        });
+    }
+    let mut chunks = Vec::with_capacity(parsed.chunks.len());
+    let mut covered = 0;
+    let budget = usize::try_from(max_chunk_bytes).unwrap_or(usize::MAX);
+    for chunk in &parsed.chunks {
+        if chunk.start != covered || chunk.end <= chunk.start {
+            return Err(invalid(format!(
+                "chunks must cover the source in order; one starts at {} instead of {covered}",
+                chunk.start
+            )));
+        }
+        let text = source.get(chunk.start..chunk.end).unwrap_or_default();
+        if chunk.end - chunk.start > budget && text.contains(char::is_whitespace) {
+            return Err(invalid(format!(
+                "a chunk of {} bytes exceeds the budget of {budget}",
+                chunk.end - chunk.start
+            )));
+        }
+        if chunk.symbol.is_some_and(|symbol| symbol >= symbols.len()) {
+            return Err(invalid("a chunk names a symbol that does not exist".into()));
+        }
+        chunks.push(CodeChunk {
+            span: span(chunk.start, chunk.end, "chunk")?,
+            symbol: chunk.symbol.map(index_u32),
+        });
+        covered = chunk.end;
+    }
+    if covered != source.len() {
+        return Err(invalid(format!(
+            "chunks end at byte {covered} of {}",
+            source.len()
+        )));
+    }
+    Ok(ParsedFile {
+        language: language.to_owned(),
+        parser: plugin.to_owned(),
+        symbols,
+        chunks,
+    })
+}
+
+fn index_u32(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
+}
+
+/// 1-based line numbers of byte offsets.
+struct LineTable {
+    starts: Vec<usize>,
+}
+
+impl LineTable {
+    fn new(source: &str) -> Self {
+        Self {
+            starts: std::iter::once(0)
+                .chain(source.match_indices('\n').map(|(at, _)| at + 1))
+                .collect(),
+        }
+    }
+
+    fn line(&self, offset: usize) -> u32 {
+        index_u32(self.starts.partition_point(|&start| start <= offset))
+    }
+
+    fn span(&self, start: usize, end: usize) -> TextSpan {
+        TextSpan {
+            start_byte: index_u32(start),
+            end_byte: index_u32(end),
+            start_line: self.line(start),
+            // The last byte's line: a span ending with its newline ends on that line.
+            end_line: self.line(end.saturating_sub(1).max(start)),
+        }
+    }
+}
+
+fn kind_from_wit(kind: wit::SymbolKind) -> sdk::SymbolKind {
+    use sdk::SymbolKind as K;
+    match kind {
+        wit::SymbolKind::Module => K::Module,
+        wit::SymbolKind::Function => K::Function,
+        wit::SymbolKind::Method => K::Method,
+        wit::SymbolKind::Class => K::Class,
+        wit::SymbolKind::Struct => K::Struct,
+        wit::SymbolKind::Enum => K::Enum,
+        wit::SymbolKind::Interface => K::Interface,
+        wit::SymbolKind::Trait => K::Trait,
+        wit::SymbolKind::Impl => K::Impl,
+        wit::SymbolKind::TypeAlias => K::TypeAlias,
+        wit::SymbolKind::Constant => K::Constant,
+        wit::SymbolKind::Variable => K::Variable,
+        wit::SymbolKind::Field => K::Field,
+        wit::SymbolKind::Macro => K::Macro,
+        wit::SymbolKind::Heading => K::Heading,
+        wit::SymbolKind::Other => K::Other,
+    }
+}
+
+fn kind_to_api(kind: sdk::SymbolKind) -> SymbolKind {
+    use sdk::SymbolKind as K;
+    match kind {
+        K::Module => SymbolKind::Module,
+        K::Function => SymbolKind::Function,
+        K::Method => SymbolKind::Method,
+        K::Class => SymbolKind::Class,
+        K::Struct => SymbolKind::Struct,
+        K::Enum => SymbolKind::Enum,
+        K::Interface => SymbolKind::Interface,
+        K::Trait => SymbolKind::Trait,
+        K::Impl => SymbolKind::Impl,
+        K::TypeAlias => SymbolKind::TypeAlias,
+        K::Constant => SymbolKind::Constant,
+        K::Variable => SymbolKind::Variable,
+        K::Field => SymbolKind::Field,
+        K::Macro => SymbolKind::Macro,
+        K::Heading => SymbolKind::Heading,
+        K::Other => SymbolKind::Other,
+    }
+}
