@@ -215,15 +215,17 @@ async fn admin_routes_are_for_the_administrator_only() {
             "{method} {path}: {}",
             refused.text
         );
+        // The administrator gets past the door; what follows depends on the request
+        // (an empty upload is a 400, an unknown id a 404).
         let allowed = app.send(bearer(request(&method, &path), &admin)).await;
         assert!(
-            allowed.status.is_success(),
+            ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&allowed.status),
             "{method} {path}: {}",
             allowed.text
         );
         checked += 1;
     }
-    assert!(checked >= 1);
+    assert!(checked >= 6, "every admin route was checked");
     let plugins = app.send(bearer(get("/api/admin/plugins"), &admin)).await;
     assert_eq!(plugins.body[0]["kind"], "snippet-extractor");
     assert_eq!(plugins.body[0]["status"], "active");

@@ -305,6 +305,12 @@ async fn the_openapi_document_describes_every_rest_route() {
         ("/api/projects/{project_id}/timeline", "get"),
         ("/api/timeline", "get"),
         ("/api/snippets/extract", "post"),
+        ("/api/admin/plugins", "get"),
+        ("/api/admin/plugins", "post"),
+        ("/api/admin/plugins/{plugin_id}", "get"),
+        ("/api/admin/plugins/{plugin_id}", "patch"),
+        ("/api/admin/plugins/{plugin_id}", "delete"),
+        ("/api/admin/plugins/reload", "post"),
     ] {
         assert!(
             paths[path][method].is_object(),
@@ -319,6 +325,8 @@ async fn the_openapi_document_describes_every_rest_route() {
         "Project",
         "ProjectPatch",
         "TimelineEvent",
+        "PluginSummary",
+        "PluginPatch",
     ] {
         assert!(schemas[schema].is_object(), "schema {schema} missing");
     }

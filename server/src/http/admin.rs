@@ -1,15 +1,16 @@
-//! `/api/admin/*`: installation-wide management, for administrators only. Every
-//! handler checks the role first, before it reads anything else from the request.
+//! `/api/admin/*`: installation-wide management, for administrators only. The
+//! [`Administrator`] extractor checks the role first, before anything else of the
+//! request is read.
 
 use axum::{
     Json,
     extract::{Multipart, Path, State},
     http::StatusCode,
 };
-use kiln_core::{Services, access::require_admin};
+use kiln_core::Services;
 use kiln_types::{ApiError, ErrorKind, PluginPatch, PluginSummary};
 
-use super::{ApiErrorResponse, json::ApiJson, session::CurrentUser};
+use super::{ApiErrorResponse, json::ApiJson, session::Administrator};
 
 /// Every plugin — bundled or installed, active, disabled, quarantined or rejected
 /// (with the reason) — with its counters.
@@ -22,9 +23,8 @@ use super::{ApiErrorResponse, json::ApiJson, session::CurrentUser};
     ))]
 pub async fn plugins(
     State(services): State<Services>,
-    CurrentUser(principal): CurrentUser,
+    _admin: Administrator,
 ) -> Result<Json<Vec<PluginSummary>>, ApiErrorResponse> {
-    require_admin(&principal)?;
     Ok(Json(services.plugins.list()))
 }
 
@@ -44,10 +44,9 @@ pub async fn plugins(
     ))]
 pub async fn install(
     State(services): State<Services>,
-    CurrentUser(principal): CurrentUser,
+    _admin: Administrator,
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<PluginSummary>), ApiErrorResponse> {
-    require_admin(&principal)?;
     let bad = |detail: String| ApiErrorResponse(ApiError::new(ErrorKind::BadRequest, detail));
     let (mut manifest, mut wasm) = (None, None);
     while let Some(field) = form.next_field().await.map_err(|e| multipart_error(&e))? {
@@ -91,10 +90,9 @@ fn multipart_error(error: &axum::extract::multipart::MultipartError) -> ApiError
     ))]
 pub async fn plugin(
     State(services): State<Services>,
-    CurrentUser(principal): CurrentUser,
+    _admin: Administrator,
     Path(plugin_id): Path<String>,
 ) -> Result<Json<PluginSummary>, ApiErrorResponse> {
-    require_admin(&principal)?;
     Ok(Json(services.plugins.get(&plugin_id)?))
 }
 
@@ -111,11 +109,10 @@ pub async fn plugin(
     ))]
 pub async fn update(
     State(services): State<Services>,
-    CurrentUser(principal): CurrentUser,
+    _admin: Administrator,
     Path(plugin_id): Path<String>,
     ApiJson(patch): ApiJson<PluginPatch>,
 ) -> Result<Json<PluginSummary>, ApiErrorResponse> {
-    require_admin(&principal)?;
     Ok(Json(services.plugins.update(&plugin_id, patch).await?))
 }
 
@@ -131,10 +128,9 @@ pub async fn update(
     ))]
 pub async fn delete(
     State(services): State<Services>,
-    CurrentUser(principal): CurrentUser,
+    _admin: Administrator,
     Path(plugin_id): Path<String>,
 ) -> Result<StatusCode, ApiErrorResponse> {
-    require_admin(&principal)?;
     services.plugins.delete(&plugin_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -148,8 +144,7 @@ pub async fn delete(
     ))]
 pub async fn reload(
     State(services): State<Services>,
-    CurrentUser(principal): CurrentUser,
+    _admin: Administrator,
 ) -> Result<Json<Vec<PluginSummary>>, ApiErrorResponse> {
-    require_admin(&principal)?;
     Ok(Json(services.plugins.reload().await?))
 }

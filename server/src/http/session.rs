@@ -263,6 +263,21 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
+/// Extractor for administrator-only handlers: refuses anyone else (403) before the
+/// request body is looked at.
+pub struct Administrator;
+
+impl<S: Send + Sync> FromRequestParts<S> for Administrator {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let CurrentUser(principal) = CurrentUser::from_request_parts(parts, state).await?;
+        kiln_core::access::require_admin(&principal)
+            .map_err(|error| super::ApiErrorResponse::from(error).into_response())?;
+        Ok(Self)
+    }
+}
+
 /// The cookie policy of this server, for handlers that start or end sessions.
 impl AppState {
     pub fn cookie_policy(&self) -> CookiePolicy {
