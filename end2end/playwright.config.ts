@@ -19,6 +19,11 @@ export default defineConfig({
   workers: 2,
   forbidOnly: !!process.env.CI,
   reporter: [["list"]],
+  // The administrator account is created first, by its own project.
+  projects: [
+    { name: "setup", testMatch: /.*\.setup\.ts/ },
+    { name: "chromium", dependencies: ["setup"] },
+  ],
   use: {
     baseURL: `http://${addr}`,
     trace: "retain-on-failure",

@@ -49,7 +49,7 @@ where
 
 /// The session's CSRF token from its (deliberately script-readable) cookie.
 #[cfg(feature = "hydrate")]
-fn csrf_cookie() -> Option<String> {
+pub(crate) fn csrf_cookie() -> Option<String> {
     use wasm_bindgen::JsCast;
     let document = web_sys::window()?
         .document()?

@@ -4,6 +4,8 @@ mod csrf_client;
 mod pages;
 pub mod server_fns;
 mod session;
+#[cfg(feature = "hydrate")]
+mod upload;
 
 use leptos::{form::ActionForm, prelude::*};
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -13,7 +15,10 @@ use leptos_router::{
 };
 
 use crate::{
-    pages::{AccountPage, LoginPage, ProjectPage, ProjectsPage, RegisterPage, SnippetsPage},
+    pages::{
+        AccountPage, AdminPluginsPage, LoginPage, ProjectPage, ProjectsPage, RegisterPage,
+        SnippetsPage,
+    },
     server_fns::Logout,
     session::{CsrfField, provide_session},
 };
@@ -71,6 +76,7 @@ fn Layout() -> impl IntoView {
                 <Route path=(StaticSegment("projects"), ParamSegment("id")) view=ProjectPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("snippets") view=SnippetsPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("admin"), StaticSegment("plugins")) view=AdminPluginsPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("register") view=RegisterPage ssr=SsrMode::Async/>
             </Routes>
@@ -92,6 +98,7 @@ fn Navigation() -> impl IntoView {
                             <A href="/snippets">"Snippets"</A>
                             <a href="/api/docs" rel="external">"API"</a>
                             <A href="/account">"Account"</A>
+                            {view.user.is_admin.then(|| view! { <A href="/admin/plugins">"Plugins"</A> })}
                         </nav>
                         <div class="who">
                             <span class="user-email">{view.user.email}</span>

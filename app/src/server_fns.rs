@@ -3,7 +3,7 @@
 //! [`CsrfClient`]); the ones a visitor needs before logging in live under `/api/ui/`
 //! and are listed as public routes by the server.
 
-use kiln_types::{ApiError, Page, Project, SessionView, Snippet, TimelineEvent};
+use kiln_types::{ApiError, Page, PluginSummary, Project, SessionView, Snippet, TimelineEvent};
 use leptos::prelude::*;
 
 pub use crate::csrf_client::CsrfClient;
@@ -337,4 +337,36 @@ mod tests {
             assert_eq!(safe_next(hostile), "/", "{hostile:?}");
         }
     }
+}
+
+/// Every plugin with its status and counters (administrators only).
+#[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
+pub async fn admin_plugins() -> Result<Vec<PluginSummary>, ApiError> {
+    let principal = ssr::principal()?;
+    kiln_core::access::require_admin(&principal).map_err(ssr::failed)?;
+    Ok(ssr::services()?.plugins.list())
+}
+
+/// Enables or disables a plugin (administrators only).
+#[server(client = CsrfClient)]
+pub async fn set_plugin_enabled(id: String, enabled: bool) -> Result<PluginSummary, ApiError> {
+    let principal = ssr::principal()?;
+    kiln_core::access::require_admin(&principal).map_err(ssr::failed)?;
+    let patch = kiln_types::PluginPatch {
+        enabled: Some(enabled),
+        priority: None,
+    };
+    ssr::services()?
+        .plugins
+        .update(&id, patch)
+        .await
+        .map_err(ssr::failed)
+}
+
+/// Rediscovers the plugin directories (administrators only).
+#[server(client = CsrfClient)]
+pub async fn reload_plugins() -> Result<Vec<PluginSummary>, ApiError> {
+    let principal = ssr::principal()?;
+    kiln_core::access::require_admin(&principal).map_err(ssr::failed)?;
+    ssr::services()?.plugins.reload().await.map_err(ssr::failed)
 }

@@ -2,8 +2,9 @@
 //!
 //! - per-call overhead: fresh store + instantiate + a trivial call (the LLM policy's
 //!   `decide`), median over many calls; target ≤ 25 µs on a 2-core machine;
-//! - sandbox vs native: the snippet extractor's throughput inside the sandbox against
-//!   the same rules compiled natively, measured in the same run; target ≥ 0.7×.
+//! - sandbox vs native: the snippet extractor's and every bundled language parser's
+//!   throughput inside the sandbox against the same code compiled natively, measured
+//!   in the same run, on real files (`plugins/parsers/corpus`); target ≥ 0.7×.
 
 use std::{
     path::PathBuf,
@@ -11,8 +12,10 @@ use std::{
 };
 
 use kiln_plugin_host::{
-    LlmFailure, LlmPolicyPlugin, PluginEngine, PluginLimits, SnippetExtractorPlugin,
+    LanguageParserPlugin, LlmFailure, LlmPolicyPlugin, PluginEngine, PluginLimits,
+    SnippetExtractorPlugin,
 };
+use kiln_plugin_sdk::parser::LanguageParser;
 
 fn wasm(file: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -109,6 +112,81 @@ fn main() {
     println!(
         "snippet extraction on {:.2} MiB: sandboxed {:.1} MiB/s, native {:.1} MiB/s → {:.2}× native (target ≥ 0.7×)",
         mib,
+        mib / sandboxed.as_secs_f64(),
+        mib / native.as_secs_f64(),
+        native.as_secs_f64() / sandboxed.as_secs_f64()
+    );
+
+    println!("language parsers on real files, one call per file (fresh instance each):");
+    parser_ratio::<kiln_parser_rust::RustParser>(
+        &engine,
+        "rust",
+        &["anyhow_error.rs", "http_method.rs"],
+    );
+    parser_ratio::<kiln_parser_python::PythonParser>(
+        &engine,
+        "python",
+        &["textwrap.py", "contextlib.py"],
+    );
+    parser_ratio::<kiln_parser_javascript::JavaScriptParser>(
+        &engine,
+        "javascript",
+        &["rxjs_TestScheduler.ts", "playwright_output.js"],
+    );
+    parser_ratio::<kiln_parser_go::GoParser>(&engine, "go", &["sort.go", "builder.go"]);
+    parser_ratio::<kiln_parser_markdown::MarkdownParser>(&engine, "markdown", &["serde_README.md"]);
+    parser_ratio::<kiln_parser_generic::GenericParser>(
+        &engine,
+        "generic",
+        &["sort.go", "textwrap.py"],
+    );
+}
+
+/// Parses `files` repeatedly in the sandbox and natively; prints both rates.
+fn parser_ratio<P: LanguageParser>(engine: &PluginEngine, name: &str, files: &[&str]) {
+    let plugin = LanguageParserPlugin::load(
+        engine,
+        name,
+        &wasm(&format!("kiln_parser_{name}.wasm")),
+        PluginLimits::default(),
+    )
+    .expect("parser plugin");
+    let sources: Vec<(String, String)> = files
+        .iter()
+        .map(|file| {
+            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../plugins/parsers/corpus")
+                .join(file);
+            (
+                file.to_string(),
+                std::fs::read_to_string(path).expect("corpus file"),
+            )
+        })
+        .collect();
+    let bytes: usize = sources.iter().map(|(_, source)| source.len()).sum();
+    let rounds = 20;
+    let time = |parse: &dyn Fn(&str, &str)| {
+        let samples = (0..rounds)
+            .map(|_| {
+                let started = Instant::now();
+                for (path, source) in &sources {
+                    parse(path, source);
+                }
+                started.elapsed()
+            })
+            .collect();
+        median(samples)
+    };
+    let sandboxed = time(&|path, source| {
+        std::hint::black_box(plugin.parse(path, source, 2048).expect("sandboxed parse"));
+    });
+    let native = time(&|path, source| {
+        std::hint::black_box(P::parse(path, source, 2048).expect("native parse"));
+    });
+    let mib = bytes as f64 / (1024.0 * 1024.0);
+    println!(
+        "  {name:<10} {:>5.0} KiB: sandboxed {:>6.1} MiB/s, native {:>6.1} MiB/s → {:.2}× native",
+        bytes as f64 / 1024.0,
         mib / sandboxed.as_secs_f64(),
         mib / native.as_secs_f64(),
         native.as_secs_f64() / sandboxed.as_secs_f64()
