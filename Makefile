@@ -35,7 +35,7 @@ KILN_BIN := $(CARGO_TARGET_DIR)/release/kiln
 SURREAL_SERVER := $(CARGO_TARGET_DIR)/surreal-server/release/kiln-test-surreal-server
 E2E_ADDR := 127.0.0.1:3107
 
-.PHONY: run build test test-rust test-plugins test-e2e lint fmt tools rust-tools web-tools browser plugins surreal-server clean-data bench
+.PHONY: run build test test-rust test-plugins test-e2e test-examples lint fmt tools rust-tools web-tools browser plugins surreal-server clean-data bench
 
 ## run: build everything and serve Kiln at http://$(LEPTOS_SITE_ADDR) on ./data
 run: build
@@ -46,7 +46,7 @@ build: tools plugins
 	cargo leptos build --release
 
 ## test: every Rust test, the plugin tests on real .wasm, Playwright in Chromium
-test: tools plugins lint test-plugins test-rust test-e2e
+test: tools plugins lint test-plugins test-rust test-e2e test-examples
 
 # The app crate's tests run with `ssr`: the server depends on `kiln-app/ssr`.
 test-rust: plugins surreal-server
@@ -62,6 +62,12 @@ test-plugins:
 
 test-e2e: build browser end2end/node_modules/.installed
 	cd end2end && KILN_BIN=$(KILN_BIN) KILN_E2E_ADDR=$(E2E_ADDR) npx playwright test
+
+## test-examples: the plugin written in Python (componentize-py from PyPI), built
+## and checked under Kiln's real limits
+test-examples: build
+	TOOLS_DIR=$(TOOLS_DIR) plugins/examples/python-snippets/build.sh $(PLUGIN_DIST)/examples
+	$(KILN_BIN) plugin check $(PLUGIN_DIST)/examples/example.python-snippets/python_snippets.wasm
 
 lint:
 	cargo fmt --all --check

@@ -33,35 +33,44 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        // Authoring tools need no configuration, logging or database.
-        Command::Plugin { action } => {
-            return match plugin::run(action) {
-                Ok(()) => std::process::ExitCode::SUCCESS,
-                Err(error) => {
-                    eprintln!("kiln plugin: {error:#}");
-                    std::process::ExitCode::FAILURE
-                }
-            };
-        }
-        command => {
-            let config = match Config::load(&cli.config) {
-                Ok(config) => config,
-                Err(error) => {
-                    eprintln!("kiln: invalid configuration: {error:#}");
-                    return std::process::ExitCode::from(2);
-                }
-            };
-            telemetry::init(&config);
-            match command {
-                Command::Migrate { action } => migrate::run(&config, action).await,
-                _ => serve::run(config).await,
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Authoring tools need no configuration, logging, database or async runtime (and
+    // must not run inside one: WASI's blocking stderr would start its own).
+    if let Command::Plugin { action } = command {
+        return match plugin::run(action) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("kiln plugin: {error:#}");
+                std::process::ExitCode::FAILURE
             }
+        };
+    }
+    let config = match Config::load(&cli.config) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("kiln: invalid configuration: {error:#}");
+            return std::process::ExitCode::from(2);
         }
     };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("kiln: cannot start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    telemetry::init(&config);
+    let result = runtime.block_on(async move {
+        match command {
+            Command::Migrate { action } => migrate::run(&config, action).await,
+            _ => serve::run(config).await,
+        }
+    });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

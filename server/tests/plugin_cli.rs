@@ -52,6 +52,15 @@ fn check_reports_a_working_plugin_and_refuses_a_hostile_one() {
         errors.contains("not a working Kiln plugin") && errors.contains("ran out of fuel"),
         "{errors}"
     );
+    // A crash is reported with what the plugin wrote to stderr, not a crash of kiln.
+    let output = kiln_plugin()
+        .args(["check"])
+        .arg(dist("fixtures/kiln_fixture_crash.wasm"))
+        .output()
+        .unwrap();
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{errors}");
+    assert!(errors.contains("crashed"), "{errors}");
 }
 
 /// Builds each scaffold for wasm32-wasip2 (one shared target directory, so the SDK's

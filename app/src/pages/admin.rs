@@ -111,6 +111,9 @@ fn InstallForm(installed: RwSignal<u32>) -> impl IntoView {
     let busy = RwSignal::new(false);
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
+        // Only the browser uploads; the server renders the form.
+        #[cfg(not(feature = "hydrate"))]
+        let _ = installed;
         #[cfg(feature = "hydrate")]
         {
             use wasm_bindgen::JsCast;

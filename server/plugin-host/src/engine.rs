@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::PluginError;
 
@@ -29,8 +29,11 @@ impl PluginEngine {
         config.wasm_component_model(true);
         config.consume_fuel(true);
         config.epoch_interruption(true);
-        // Reserving less address space per memory keeps many concurrent calls cheap.
-        config.memory_reservation(64 << 20);
+        // 4 GiB of address space per memory (never committed): every 32-bit address
+        // then lands in the reservation or its guard, so loads and stores need no
+        // explicit bounds checks — the difference between ~0.3× and ~0.6× native speed.
+        config.memory_reservation(4 << 30);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
         let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
         let ticker = Ticker::start(engine.clone())?;
         Ok(Self {
@@ -58,6 +61,29 @@ impl PluginEngine {
     ) -> Result<(wasmtime::component::Component, crate::Origin), PluginError> {
         crate::cache::compile(&self.engine, self.cache_dir.as_deref(), plugin, wasm)
     }
+}
+
+/// The largest linear memory any plugin may have (the host's ceiling).
+pub(crate) const MAX_MEMORY_BYTES: usize = 64 << 20;
+
+/// Every call instantiates afresh, so instantiation is the per-call overhead: a pool
+/// of pre-reserved slots, reused warm (the first pages of a memory stay resident and
+/// are zeroed rather than unmapped), makes it a few microseconds instead of a round of
+/// mmap/munmap and page faults. The pool bounds concurrent instances; the plugin slots
+/// in kiln-core keep real use far below it.
+fn pool() -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(64)
+        .total_core_instances(512)
+        .total_memories(128)
+        .total_tables(1024)
+        .max_core_instances_per_component(32)
+        .max_memories_per_component(4)
+        .max_tables_per_component(16)
+        .max_memory_size(MAX_MEMORY_BYTES)
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10);
+    pool
 }
 
 struct Ticker {
