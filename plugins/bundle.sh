@@ -13,6 +13,7 @@ for crate in "$@"; do
     mkdir -p "$dist/$id"
     cp "$build/$wasm" "$dist/$id/$wasm"
     sum=$(sha256sum "$dist/$id/$wasm" | cut -d' ' -f1)
-    { cat "$manifest"; echo "sha256 = \"$sum\""; } > "$dist/$id/kiln-plugin.toml.tmp"
+    # The hash goes first: after a [table] it would belong to that table.
+    { echo "sha256 = \"$sum\""; cat "$manifest"; } > "$dist/$id/kiln-plugin.toml.tmp"
     mv "$dist/$id/kiln-plugin.toml.tmp" "$dist/$id/kiln-plugin.toml"
 done

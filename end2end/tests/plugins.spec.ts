@@ -33,7 +33,7 @@ test("an administrator disables, re-enables and installs plugins", async ({ page
     `api = "0.1.0"`,
     `wasm = "notes.wasm"`,
     `sha256 = "${createHash("sha256").update(wasm).digest("hex")}"`,
-    `extensions = ["md"]`,
+    `extensions = ["md", "markdown", "mdown"]`,
   ].join("\n");
   await page.getByLabel("Manifest (kiln-plugin.toml)").setInputFiles({
     name: "kiln-plugin.toml",

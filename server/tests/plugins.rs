@@ -13,6 +13,8 @@ use support::app::{
 };
 
 const BOUNDARY: &str = "kiln-test-boundary";
+/// What the bundled Markdown parser claims, as its manifest must list.
+const MARKDOWN_CLAIMS: &str = "extensions = [\"md\", \"markdown\", \"mdown\"]";
 
 fn multipart(parts: &[(&str, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
@@ -170,13 +172,15 @@ async fn an_uploaded_plugin_is_validated_installed_used_and_deleted() {
     let app = TestApp::new().await;
     let admin = app.register("admin@example.org").await;
     let wasm = std::fs::read(dist("kiln_parser_markdown.wasm")).unwrap();
-    let good = manifest(
-        "acme.markdown",
+    let good = manifest("acme.markdown", "language-parser", &wasm, MARKDOWN_CLAIMS);
+
+    // A parser claiming more files than its manifest lists.
+    let narrow = manifest(
+        "acme.narrow",
         "language-parser",
         &wasm,
         "extensions = [\"md\"]",
     );
-
     // Refused before anything is written: a hash that does not match, a component
     // that is not the kind its manifest says, a manifest that is not one.
     let tampered = [&wasm[..], b"x"].concat();
@@ -201,6 +205,10 @@ async fn an_uploaded_plugin_is_validated_installed_used_and_deleted() {
         (
             vec![("manifest", &b"id = 3"[..]), ("wasm", &wasm[..])],
             "invalid",
+        ),
+        (
+            vec![("manifest", narrow.as_bytes()), ("wasm", &wasm[..])],
+            "does not list",
         ),
     ] {
         let reply = app.send(install_request(&parts, &admin)).await;
@@ -364,7 +372,7 @@ async fn priority_decides_between_parsers_and_a_failing_one_falls_through() {
             "acme.bad",
             "language-parser",
             "fixtures/kiln_fixture_bad_parser.wasm",
-            "extensions = [\"rs\"]",
+            "extensions = [\"rs\", \"bad\"]",
         )
         .build()
         .await;
@@ -421,12 +429,7 @@ async fn only_administrators_manage_plugins() {
     let _admin = app.register("admin@example.org").await;
     let user = app.register("user@example.org").await;
     let wasm = std::fs::read(dist("kiln_parser_markdown.wasm")).unwrap();
-    let good = manifest(
-        "acme.markdown",
-        "language-parser",
-        &wasm,
-        "extensions = [\"md\"]",
-    );
+    let good = manifest("acme.markdown", "language-parser", &wasm, MARKDOWN_CLAIMS);
     let reply = app
         .send(install_request(
             &[("manifest", good.as_bytes()), ("wasm", &wasm)],

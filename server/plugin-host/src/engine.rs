@@ -25,16 +25,15 @@ pub struct PluginEngine {
 
 impl PluginEngine {
     pub fn new() -> Result<Self, PluginError> {
-        let mut config = Config::new();
-        config.wasm_component_model(true);
-        config.consume_fuel(true);
-        config.epoch_interruption(true);
-        // 4 GiB of address space per memory (never committed): every 32-bit address
-        // then lands in the reservation or its guard, so loads and stores need no
-        // explicit bounds checks — the difference between ~0.3× and ~0.6× native speed.
-        config.memory_reservation(4 << 30);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
-        let engine = Engine::new(&config).map_err(|e| PluginError::Engine(e.to_string()))?;
+        let engine = match Engine::new(&config(true)) {
+            Ok(engine) => engine,
+            // A capped address space (ulimit -v, some sandboxes) cannot hold the pool;
+            // plugins still run, instantiated on demand.
+            Err(error) => {
+                tracing::warn!(%error, "cannot reserve the plugin instance pool; instantiating on demand");
+                Engine::new(&config(false)).map_err(|e| PluginError::Engine(e.to_string()))?
+            }
+        };
         let ticker = Ticker::start(engine.clone())?;
         Ok(Self {
             engine,
@@ -61,6 +60,23 @@ impl PluginEngine {
     ) -> Result<(wasmtime::component::Component, crate::Origin), PluginError> {
         crate::cache::compile(&self.engine, self.cache_dir.as_deref(), plugin, wasm)
     }
+}
+
+fn config(pooled: bool) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.consume_fuel(true);
+    config.epoch_interruption(true);
+    if pooled {
+        // 4 GiB of address space per memory (never committed): every 32-bit address
+        // then lands in the reservation or its guard, so loads and stores need no
+        // explicit bounds checks — the difference between ~0.3× and ~0.4–0.6× native.
+        config.memory_reservation(4 << 30);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
+    } else {
+        config.memory_reservation(MAX_MEMORY_BYTES as u64);
+    }
+    config
 }
 
 /// The largest linear memory any plugin may have (the host's ceiling).

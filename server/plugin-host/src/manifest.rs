@@ -70,7 +70,8 @@ pub struct Manifest {
     pub description: String,
     #[serde(default)]
     pub limits: RequestedLimits,
-    /// Languages and extensions a parser claims (must match what it reports).
+    /// Languages and extensions a parser claims, shown before it loads; once loaded,
+    /// what its `info()` reports decides which files it is given.
     #[serde(default)]
     pub languages: Vec<String>,
     #[serde(default)]
@@ -94,7 +95,8 @@ impl Manifest {
             && id
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
-        if !valid_id {
+        // `/api/admin/plugins/reload` is a route of its own.
+        if !valid_id || id == "reload" {
             return Err(invalid(
                 id,
                 "id must be 3–64 characters: a lower-case letter, then lower-case letters, digits, '.', '-' or '_'",
@@ -150,6 +152,39 @@ impl Manifest {
             ));
         }
         Ok(())
+    }
+
+    /// Checks that a loaded parser claims only files its manifest — what an
+    /// administrator approved — lists (`*` in the manifest allows any file).
+    pub fn check_claims(
+        &self,
+        info: &kiln_plugin_sdk::parser::ParserInfo,
+    ) -> Result<(), PluginError> {
+        if self.extensions.iter().any(|ext| ext == "*") {
+            return Ok(());
+        }
+        let unlisted: Vec<&str> = info
+            .extensions
+            .iter()
+            .filter(|ext| !self.extensions.contains(ext))
+            .chain(
+                info.filenames
+                    .iter()
+                    .filter(|name| !self.filenames.contains(name)),
+            )
+            .map(String::as_str)
+            .collect();
+        if unlisted.is_empty() {
+            Ok(())
+        } else {
+            Err(invalid(
+                &self.id,
+                &format!(
+                    "the parser claims {} but its manifest does not list them",
+                    unlisted.join(", ")
+                ),
+            ))
+        }
     }
 
     /// Checks that `wasm` is the file this manifest describes.

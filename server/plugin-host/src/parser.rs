@@ -127,7 +127,25 @@ impl LanguageParserPlugin {
                     .call_parse(store, &request)
             },
             |answer| match answer {
-                Ok(parsed) => check(&self.id, source, &from_wit(&parsed), max_chunk_bytes),
+                Ok(parsed) => {
+                    let size = parsed.language.len()
+                        + parsed
+                            .symbols
+                            .iter()
+                            .map(|s| s.name.len() + 24)
+                            .sum::<usize>()
+                        + parsed.chunks.len() * 16;
+                    if size > self.limits.max_output_bytes {
+                        return Err(PluginError::InvalidOutput {
+                            plugin: self.id.clone(),
+                            reason: format!(
+                                "{size} bytes of output exceed the limit of {}",
+                                self.limits.max_output_bytes
+                            ),
+                        });
+                    }
+                    check(&self.id, source, &from_wit(&parsed), max_chunk_bytes)
+                }
                 Err(message) => Err(PluginError::Reported {
                     plugin: self.id.clone(),
                     message: message.chars().take(1000).collect(),

@@ -50,9 +50,11 @@ impl Loaded {
         let limits = manifest.limits(&settings.ceiling);
         let id = manifest.id.as_str();
         Ok(match manifest.kind {
-            PluginKind::LanguageParser => Self::Parser(Arc::new(LanguageParserPlugin::load(
-                engine, id, wasm, limits,
-            )?)),
+            PluginKind::LanguageParser => {
+                let parser = LanguageParserPlugin::load(engine, id, wasm, limits)?;
+                manifest.check_claims(parser.info())?;
+                Self::Parser(Arc::new(parser))
+            }
             PluginKind::SnippetExtractor => Self::Snippets(Arc::new(SnippetExtractorPlugin::load(
                 engine, id, wasm, limits,
             )?)),
@@ -231,7 +233,7 @@ impl Catalog {
                 (true, true) => "quarantined",
                 (true, false) => "active",
             };
-            summary(
+            let mut summary = summary(
                 &entry.manifest,
                 entry.source,
                 status,
@@ -239,7 +241,13 @@ impl Catalog {
                 entry.priority,
                 &stats,
                 None,
-            )
+            );
+            // What a loaded parser said it handles is what selects it.
+            if let Loaded::Parser(parser) = &entry.loaded {
+                summary.languages = parser.info().languages.clone();
+                summary.extensions = parser.info().extensions.clone();
+            }
+            summary
         });
         let rejected = self.rejected.iter().map(|rejected| {
             let fallback;
@@ -335,6 +343,12 @@ fn plugin_dirs(dir: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = read
         .filter_map(Result::ok)
         .map(|entry| entry.path())
+        // Hidden directories are installs in progress (see `install::write_plugin`).
+        .filter(|path| {
+            !path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+        })
         .filter(|path| path.join(kiln_plugin_host::MANIFEST_FILE).is_file())
         .collect();
     dirs.sort();

@@ -14,7 +14,8 @@ impl PluginRegistry {
     /// Installs an uploaded plugin. The manifest, the component's hash and the
     /// component itself (compiled, linked, and for parsers asked what they parse) are
     /// all checked before anything is written; the files then appear in the plugins
-    /// directory at once (written aside, then renamed), and the plugin is enabled.
+    /// directory at once (written aside, then renamed), and the plugin is enabled
+    /// (unless an administrator disabled a plugin of this id before).
     pub async fn install(
         &self,
         manifest_text: &str,
@@ -92,24 +93,34 @@ impl PluginRegistry {
                 "bundled plugins cannot be deleted; disable them instead".into(),
             ));
         }
-        tokio::fs::remove_dir_all(&dir)
-            .await
-            .map_err(|e| ServiceError::Internal(format!("cannot remove {}: {e}", dir.display())))?;
         self.inner
             .db
             .query("DELETE type::record('plugin_setting', $id)")
             .bind(("id", id.to_owned()))
             .await?
             .check()?;
+        match tokio::fs::remove_dir_all(&dir).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(ServiceError::Internal(format!(
+                    "cannot remove {}: {e}",
+                    dir.display()
+                )));
+            }
+            _ => {}
+        }
         self.replace(catalog);
         tracing::info!(plugin = id, "plugin deleted");
         Ok(())
     }
 }
 
-/// An upload that is not a working plugin: the administrator sees why.
+/// An upload that is not a working plugin: the administrator sees why. A failure of
+/// Kiln's own engine is not the upload's fault.
 fn refused(error: PluginError) -> ServiceError {
-    ApiError::new(ErrorKind::ValidationError, error.to_string()).into()
+    match error {
+        PluginError::Engine(_) => ServiceError::Plugin(error),
+        error => ApiError::new(ErrorKind::ValidationError, error.to_string()).into(),
+    }
 }
 
 /// Writes `dir/<id>/{kiln-plugin.toml, <wasm>}` via a temporary sibling directory and
@@ -131,9 +142,13 @@ fn write_plugin(
     }
     let staging = dir.join(format!(".installing-{}", manifest.id));
     let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir(&staging).map_err(io)?;
-    std::fs::write(staging.join(&manifest.wasm), wasm).map_err(io)?;
-    std::fs::write(staging.join(kiln_plugin_host::MANIFEST_FILE), manifest_text).map_err(io)?;
-    std::fs::rename(&staging, &target).map_err(io)?;
+    let written = std::fs::create_dir(&staging)
+        .and_then(|()| std::fs::write(staging.join(&manifest.wasm), wasm))
+        .and_then(|()| std::fs::write(staging.join(kiln_plugin_host::MANIFEST_FILE), manifest_text))
+        .and_then(|()| std::fs::rename(&staging, &target));
+    if let Err(error) = written {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(io(error));
+    }
     Ok(target)
 }

@@ -62,7 +62,10 @@ struct Inner {
 impl PluginRegistry {
     /// An empty registry; call [`reload`](Self::reload) to discover plugins.
     pub fn new(engine: PluginEngine, settings: PluginSettings, db: Db) -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        // Never more calls at once than the plugin engine's instance pool can hold.
+        let cores = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(16);
         Self {
             inner: Arc::new(Inner {
                 engine,
