@@ -13,7 +13,7 @@ use std::{
 
 use kiln_plugin_host::{
     LanguageParserPlugin, LlmFailure, LlmPolicyPlugin, PluginEngine, PluginLimits,
-    SnippetExtractorPlugin,
+    SnippetExtractorPlugin, check_parsed,
 };
 use kiln_plugin_sdk::parser::LanguageParser;
 
@@ -180,8 +180,10 @@ fn parser_ratio<P: LanguageParser>(engine: &PluginEngine, name: &str, files: &[&
     let sandboxed = time(&|path, source| {
         std::hint::black_box(plugin.parse(path, source, 2048).expect("sandboxed parse"));
     });
+    // The native side passes the same host checks, so the ratio is the sandbox's cost.
     let native = time(&|path, source| {
-        std::hint::black_box(P::parse(path, source, 2048).expect("native parse"));
+        let parsed = P::parse(path, source, 2048).expect("native parse");
+        std::hint::black_box(check_parsed(name, source, &parsed, 2048).expect("native check"));
     });
     let mib = bytes as f64 / (1024.0 * 1024.0);
     println!(

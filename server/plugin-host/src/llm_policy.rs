@@ -1,14 +1,12 @@
 //! The `llm-policy-plugin` world: how Kiln recovers from failed LLM calls.
 
-use std::time::Instant;
-
 use kiln_llm_policy_rules::{Decision, Failure, MAX_DELAY_MS};
 use wasmtime::component::HasSelf;
 
 use crate::{
     Origin, PluginEngine, PluginError, PluginLimits, PluginStats, QuarantinePolicy,
     health::PluginHealth,
-    sandbox::{PluginState, classify, incompatible, link, new_store},
+    sandbox::{PluginState, accounted, incompatible, link},
 };
 
 mod bindings {
@@ -70,30 +68,19 @@ impl LlmPolicyPlugin {
     /// The plugin's decision, held to the host's bounds: a retry waits at most
     /// [`MAX_DELAY_MS`], a fallback must be one of the configured models. Blocking.
     pub fn decide(&self, failure: &Failure) -> Result<Decision, PluginError> {
-        self.health.admit(&self.id)?;
-        let started = Instant::now();
-        let mut store = new_store(self.engine.engine(), &self.id, &self.limits)?;
-        let outcome = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| {
+        accounted(
+            &self.engine,
+            &self.id,
+            &self.limits,
+            &self.health,
+            |store| {
+                let instance = self.pre.instantiate(&mut *store)?;
                 instance
                     .kiln_plugin_llm_policy()
-                    .call_decide(&mut store, &to_wit(failure))
-            })
-            .map_err(|error| classify(error, &store, &self.limits))
-            .and_then(|decision| self.bounded(failure, decision));
-        let fuel = self
-            .limits
-            .fuel
-            .saturating_sub(store.get_fuel().unwrap_or(0));
-        let usage = crate::health::Usage {
-            fuel,
-            elapsed: started.elapsed(),
-            peak_memory_bytes: store.data().peak_memory(),
-        };
-        self.health.record(&self.id, &outcome, usage);
-        outcome
+                    .call_decide(store, &to_wit(failure))
+            },
+            |decision| self.bounded(failure, decision),
+        )
     }
 
     fn bounded(

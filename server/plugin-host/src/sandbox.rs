@@ -166,7 +166,7 @@ pub(crate) fn add_wasi_to_linker(linker: &mut Linker<PluginState>) -> Result<(),
 }
 
 /// A fresh store for one call: empty WASI, the budget of `limits`.
-pub(crate) fn new_store(
+fn new_store(
     engine: &wasmtime::Engine,
     plugin_id: &str,
     limits: &PluginLimits,
@@ -202,7 +202,7 @@ pub(crate) fn new_store(
 }
 
 /// Turns a failed call into the typed error a user can act on.
-pub(crate) fn classify(
+fn classify(
     error: wasmtime::Error,
     store: &Store<PluginState>,
     limits: &PluginLimits,

@@ -1,11 +1,11 @@
 //! The `snippet-extractor` world.
 
-use wasmtime::{Store, component::HasSelf};
+use wasmtime::component::HasSelf;
 
 use crate::{
     Origin, PluginEngine, PluginError, PluginLimits, PluginStats, QuarantinePolicy,
     health::PluginHealth,
-    sandbox::{PluginState, classify, incompatible, link, new_store},
+    sandbox::{PluginState, accounted, incompatible, link},
 };
 
 pub(crate) mod bindings {
@@ -91,47 +91,25 @@ impl SnippetExtractorPlugin {
                 limit: self.limits.max_input_bytes,
             });
         }
-        self.health.admit(&self.id)?;
-        let started = std::time::Instant::now();
-        let mut store = new_store(self.engine.engine(), &self.id, &self.limits)?;
-        let outcome = self.run(&mut store, markdown);
-        let fuel = self
-            .limits
-            .fuel
-            .saturating_sub(store.get_fuel().unwrap_or(0));
-        let usage = crate::health::Usage {
-            fuel,
-            elapsed: started.elapsed(),
-            peak_memory_bytes: store.data().peak_memory(),
-        };
-        self.health.record(&self.id, &outcome, usage);
-        outcome
-    }
-
-    fn run(
-        &self,
-        store: &mut Store<PluginState>,
-        markdown: &str,
-    ) -> Result<Vec<kiln_types::Snippet>, PluginError> {
-        let result = self.call(store, markdown);
-        let snippets = result.map_err(|e| classify(e, store, &self.limits))?;
-        let snippets = snippets.map_err(|message| PluginError::Reported {
-            plugin: self.id.clone(),
-            message: message.chars().take(1000).collect(),
-        })?;
-        self.check_output(markdown, snippets)
-    }
-
-    fn call(
-        &self,
-        store: &mut Store<PluginState>,
-        markdown: &str,
-    ) -> wasmtime::Result<Result<Vec<bindings::exports::kiln::plugin::snippets::Snippet>, String>>
-    {
-        let instance = self.pre.instantiate(&mut *store)?;
-        instance
-            .kiln_plugin_snippets()
-            .call_extract(store, markdown)
+        accounted(
+            &self.engine,
+            &self.id,
+            &self.limits,
+            &self.health,
+            |store| {
+                let instance = self.pre.instantiate(&mut *store)?;
+                instance
+                    .kiln_plugin_snippets()
+                    .call_extract(store, markdown)
+            },
+            |answer| match answer {
+                Ok(snippets) => self.check_output(markdown, snippets),
+                Err(message) => Err(PluginError::Reported {
+                    plugin: self.id.clone(),
+                    message: message.chars().take(1000).collect(),
+                }),
+            },
+        )
     }
 
     /// Output is untrusted: cap its size and check spans against the input.
