@@ -6,6 +6,7 @@ pub mod auth;
 pub mod db;
 mod error;
 pub mod events;
+pub mod files;
 pub mod markdown;
 pub mod migrations;
 pub mod pagination;
