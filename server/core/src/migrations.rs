@@ -4,7 +4,6 @@
 //! An applied migration whose file has since changed (checksum mismatch), or one the
 //! binary does not know, stops the server: the schema would not be what the code expects.
 
-use sha2::{Digest, Sha256};
 use surrealdb::types::SurrealValue;
 
 use crate::db::Db;
@@ -27,10 +26,7 @@ pub fn bundled() -> &'static [Migration] {
 
 impl Migration {
     pub fn checksum(&self) -> String {
-        Sha256::digest(self.up.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        kiln_plugin_host::sha256_hex(self.up.as_bytes())
     }
 }
 

@@ -13,7 +13,6 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use sha2::{Digest, Sha256};
 use wasmtime::{Engine, component::Component};
 
 use crate::PluginError;
@@ -67,10 +66,7 @@ fn entry(engine: &Engine, dir: &Path, wasm: &[u8]) -> PathBuf {
     engine
         .precompile_compatibility_hash()
         .hash(&mut compatibility);
-    let digest: String = Sha256::digest(wasm)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let digest = crate::sha256_hex(wasm);
     dir.join(format!("{digest}-{:016x}.cwasm", compatibility.finish()))
 }
 

@@ -24,7 +24,7 @@ pub use error::PluginError;
 pub use health::{PluginStats, QuarantinePolicy};
 pub use kiln_llm_policy_rules::{Decision as LlmDecision, Failure as LlmFailure};
 pub use llm_policy::LlmPolicyPlugin;
-pub use manifest::{MANIFEST_FILE, Manifest, PluginKind, RequestedLimits, hex};
+pub use manifest::{MANIFEST_FILE, Manifest, PluginKind, RequestedLimits, sha256_hex};
 pub use parser::{LanguageParserPlugin, check as check_parsed};
 pub use sandbox::PluginLimits;
 pub use snippets::SnippetExtractorPlugin;

@@ -189,7 +189,7 @@ impl Manifest {
 
     /// Checks that `wasm` is the file this manifest describes.
     pub fn verify(&self, wasm: &[u8]) -> Result<(), PluginError> {
-        let actual = hex(&Sha256::digest(wasm));
+        let actual = sha256_hex(wasm);
         if !actual.eq_ignore_ascii_case(&self.sha256) {
             return Err(invalid(
                 &self.id,
@@ -244,9 +244,12 @@ impl Manifest {
     }
 }
 
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The SHA-256 of `bytes`, as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 fn is_version(text: &str) -> bool {
@@ -272,7 +275,7 @@ mod tests {
     fn manifest(extra: &str) -> String {
         format!(
             "id = \"acme.parser.ini\"\nversion = \"1.0.0\"\nkind = \"language-parser\"\napi = \"{API_VERSION}\"\nwasm = \"ini.wasm\"\nsha256 = \"{}\"\nextensions = [\"ini\"]\n{extra}",
-            hex(&Sha256::digest(b"wasm"))
+            sha256_hex(b"wasm")
         )
     }
 

@@ -1,7 +1,7 @@
 //! The `language-parser-plugin` world, and the checks every parser's answer passes —
 //! a plugin's or the built-in one's — before Kiln trusts its offsets.
 
-use kiln_plugin_sdk::parser as sdk;
+use kiln_plugin_sdk::{parser as sdk, text::TextIndex};
 use kiln_types::{CodeChunk, CodeSymbol, ParsedFile, SymbolKind, TextSpan};
 use wasmtime::component::HasSelf;
 
@@ -219,7 +219,7 @@ pub fn check(
             parsed.symbols.len()
         )));
     }
-    let lines = LineTable::new(source);
+    let lines = TextIndex::new(source);
     let span = |start: usize, end: usize, what: &str| {
         if start > end
             || end > source.len()
@@ -231,7 +231,7 @@ pub fn check(
                 source.len()
             )));
         }
-        Ok(lines.span(start, end))
+        Ok(span_of(&lines, start, end))
     };
     let mut symbols = Vec::with_capacity(parsed.symbols.len());
     for (index, symbol) in parsed.symbols.iter().enumerate() {
@@ -296,32 +296,14 @@ fn index_u32(index: usize) -> u32 {
     u32::try_from(index).unwrap_or(u32::MAX)
 }
 
-/// 1-based line numbers of byte offsets.
-struct LineTable {
-    starts: Vec<usize>,
-}
-
-impl LineTable {
-    fn new(source: &str) -> Self {
-        Self {
-            starts: std::iter::once(0)
-                .chain(source.match_indices('\n').map(|(at, _)| at + 1))
-                .collect(),
-        }
-    }
-
-    fn line(&self, offset: usize) -> u32 {
-        index_u32(self.starts.partition_point(|&start| start <= offset))
-    }
-
-    fn span(&self, start: usize, end: usize) -> TextSpan {
-        TextSpan {
-            start_byte: index_u32(start),
-            end_byte: index_u32(end),
-            start_line: self.line(start),
-            // The last byte's line: a span ending with its newline ends on that line.
-            end_line: self.line(end.saturating_sub(1).max(start)),
-        }
+/// The span `start..end` with its 1-based lines: a span ending with its newline ends
+/// on that line.
+fn span_of(lines: &TextIndex, start: usize, end: usize) -> TextSpan {
+    TextSpan {
+        start_byte: index_u32(start),
+        end_byte: index_u32(end),
+        start_line: index_u32(lines.line_of(start)),
+        end_line: index_u32(lines.line_of(end.saturating_sub(1).max(start))),
     }
 }
 

@@ -71,11 +71,10 @@ pub fn write_plugin(dir: &std::path::Path, id: &str, kind: &str, file: &str, ext
 
 /// A manifest for `wasm`.
 pub fn manifest(id: &str, kind: &str, wasm: &[u8], extra: &str) -> String {
-    use sha2::Digest;
     format!(
         "id = \"{id}\"\nversion = \"1.0.0\"\nkind = \"{kind}\"\napi = \"{}\"\nwasm = \"plugin.wasm\"\nsha256 = \"{}\"\n{extra}\n",
         kiln_plugin_host::API_VERSION,
-        kiln_plugin_host::hex(&sha2::Sha256::digest(wasm)),
+        kiln_plugin_host::sha256_hex(wasm),
     )
 }
 

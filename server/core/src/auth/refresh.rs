@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use surrealdb::types::SurrealValue;
 
@@ -39,10 +38,7 @@ pub struct RefreshStore {
 }
 
 fn digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    kiln_plugin_host::sha256_hex(token.as_bytes())
 }
 
 fn session_ended() -> ServiceError {
