@@ -114,7 +114,7 @@ const PARSER_TEMPLATE: &str = r#"//! A language parser: every `[section]` of an 
 
 use kiln_plugin_sdk::parser::{LanguageParser, Outline, ParserInfo, Symbol, SymbolKind};
 
-struct Ini;
+pub struct Ini;
 
 impl LanguageParser for Ini {
     fn info() -> ParserInfo {
@@ -146,7 +146,7 @@ const SNIPPETS_TEMPLATE: &str = r#"//! A snippet extractor: backtick-fenced bloc
 
 use kiln_plugin_sdk::snippets::{Snippet, SnippetExtractor};
 
-struct Fences;
+pub struct Fences;
 
 impl SnippetExtractor for Fences {
     fn extract(markdown: &str) -> Result<Vec<Snippet>, String> {
@@ -181,7 +181,7 @@ const POLICY_TEMPLATE: &str = r#"//! An LLM fallback policy: retry rate limits a
 
 use kiln_plugin_sdk::llm_policy::{Decision, Failure, LlmPolicy};
 
-struct Patient;
+pub struct Patient;
 
 impl LlmPolicy for Patient {
     fn decide(failure: &Failure) -> Decision {

@@ -3,7 +3,7 @@
 
 use kiln_plugin_sdk::llm_policy::{Decision, Failure, LlmPolicy};
 
-struct DefaultPolicy;
+pub struct DefaultPolicy;
 
 impl LlmPolicy for DefaultPolicy {
     fn decide(failure: &Failure) -> Decision {

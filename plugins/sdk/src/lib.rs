@@ -6,7 +6,7 @@
 //! use kiln_plugin_sdk::parser::{LanguageParser, Outline, ParserInfo, Symbol, SymbolKind};
 //!
 //! /// INI files: every `[section]` is a symbol.
-//! struct Ini;
+//! pub struct Ini;
 //!
 //! impl LanguageParser for Ini {
 //!     fn info() -> ParserInfo {

@@ -66,6 +66,65 @@ pub struct Parsed {
     pub chunks: Vec<Chunk>,
 }
 
+impl Parsed {
+    /// Checks the contract of `wit/parser.wit` against `source`: symbol spans within
+    /// the source on character boundaries, parents before their children, chunks that
+    /// tile the source from its first byte to its last, each within `max_chunk_bytes`
+    /// unless it holds no whitespace to cut at (one over-long token). Kiln refuses an
+    /// answer that fails this; plugin authors call it in their tests.
+    pub fn check(&self, source: &str, max_chunk_bytes: usize) -> Result<(), String> {
+        let in_source = |start: usize, end: usize| {
+            start <= end
+                && end <= source.len()
+                && source.is_char_boundary(start)
+                && source.is_char_boundary(end)
+        };
+        for (index, symbol) in self.symbols.iter().enumerate() {
+            if !in_source(symbol.start, symbol.end) {
+                return Err(format!(
+                    "symbol {index} span {}..{} is not a range of the {} bytes of source",
+                    symbol.start,
+                    symbol.end,
+                    source.len()
+                ));
+            }
+            if symbol.parent.is_some_and(|parent| parent >= index) {
+                return Err(format!("symbol {index}'s parent does not come before it"));
+            }
+        }
+        let mut covered = 0;
+        for chunk in &self.chunks {
+            if chunk.start != covered
+                || chunk.end <= chunk.start
+                || !in_source(chunk.start, chunk.end)
+            {
+                return Err(format!(
+                    "chunks must tile the source; one spans {}..{} where {covered}.. was next",
+                    chunk.start, chunk.end
+                ));
+            }
+            let text = &source[chunk.start..chunk.end];
+            if text.len() > max_chunk_bytes && text.contains(char::is_whitespace) {
+                return Err(format!(
+                    "a chunk of {} bytes exceeds the budget of {max_chunk_bytes}",
+                    text.len()
+                ));
+            }
+            if chunk
+                .symbol
+                .is_some_and(|symbol| symbol >= self.symbols.len())
+            {
+                return Err("a chunk names a symbol that does not exist".into());
+            }
+            covered = chunk.end;
+        }
+        if covered != source.len() {
+            return Err(format!("chunks end at byte {covered} of {}", source.len()));
+        }
+        Ok(())
+    }
+}
+
 /// What a parser claims (see `parser-info` in `wit/parser.wit`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParserInfo {

@@ -3,7 +3,7 @@
 
 use kiln_plugin_sdk::snippets::{Snippet, SnippetExtractor};
 
-struct CommonMarkExtractor;
+pub struct CommonMarkExtractor;
 
 impl SnippetExtractor for CommonMarkExtractor {
     fn extract(markdown: &str) -> Result<Vec<Snippet>, String> {

@@ -219,71 +219,34 @@ pub fn check(
             parsed.symbols.len()
         )));
     }
-    let lines = TextIndex::new(source);
-    let span = |start: usize, end: usize, what: &str| {
-        if start > end
-            || end > source.len()
-            || !source.is_char_boundary(start)
-            || !source.is_char_boundary(end)
-        {
-            return Err(invalid(format!(
-                "{what} span {start}..{end} is not a range of the {} bytes of source",
-                source.len()
-            )));
-        }
-        Ok(span_of(&lines, start, end))
-    };
-    let mut symbols = Vec::with_capacity(parsed.symbols.len());
-    for (index, symbol) in parsed.symbols.iter().enumerate() {
-        if symbol.name.len() > MAX_NAME_BYTES || symbol.name.contains(char::is_control) {
-            return Err(invalid(format!(
-                "symbol {index} has an over-long or control-character name"
-            )));
-        }
-        if symbol.parent.is_some_and(|parent| parent >= index) {
-            return Err(invalid(format!(
-                "symbol {index}'s parent does not come before it"
-            )));
-        }
-        symbols.push(CodeSymbol {
-            kind: kind_to_api(symbol.kind),
-            name: symbol.name.clone(),
-            span: span(symbol.start, symbol.end, "symbol")?,
-            parent: symbol.parent.map(index_u32),
-        });
-    }
-    let mut chunks = Vec::with_capacity(parsed.chunks.len());
-    let mut covered = 0;
-    let budget = usize::try_from(max_chunk_bytes).unwrap_or(usize::MAX);
-    for chunk in &parsed.chunks {
-        if chunk.start != covered || chunk.end <= chunk.start {
-            return Err(invalid(format!(
-                "chunks must cover the source in order; one starts at {} instead of {covered}",
-                chunk.start
-            )));
-        }
-        let text = source.get(chunk.start..chunk.end).unwrap_or_default();
-        if chunk.end - chunk.start > budget && text.contains(char::is_whitespace) {
-            return Err(invalid(format!(
-                "a chunk of {} bytes exceeds the budget of {budget}",
-                chunk.end - chunk.start
-            )));
-        }
-        if chunk.symbol.is_some_and(|symbol| symbol >= symbols.len()) {
-            return Err(invalid("a chunk names a symbol that does not exist".into()));
-        }
-        chunks.push(CodeChunk {
-            span: span(chunk.start, chunk.end, "chunk")?,
-            symbol: chunk.symbol.map(index_u32),
-        });
-        covered = chunk.end;
-    }
-    if covered != source.len() {
+    if let Some(index) = parsed.symbols.iter().position(|symbol| {
+        symbol.name.len() > MAX_NAME_BYTES || symbol.name.contains(char::is_control)
+    }) {
         return Err(invalid(format!(
-            "chunks end at byte {covered} of {}",
-            source.len()
+            "symbol {index} has an over-long or control-character name"
         )));
     }
+    let budget = usize::try_from(max_chunk_bytes).unwrap_or(usize::MAX);
+    parsed.check(source, budget).map_err(invalid)?;
+    let lines = TextIndex::new(source);
+    let symbols = parsed
+        .symbols
+        .iter()
+        .map(|symbol| CodeSymbol {
+            kind: kind_to_api(symbol.kind),
+            name: symbol.name.clone(),
+            span: span_of(&lines, symbol.start, symbol.end),
+            parent: symbol.parent.map(index_u32),
+        })
+        .collect();
+    let chunks = parsed
+        .chunks
+        .iter()
+        .map(|chunk| CodeChunk {
+            span: span_of(&lines, chunk.start, chunk.end),
+            symbol: chunk.symbol.map(index_u32),
+        })
+        .collect();
     Ok(ParsedFile {
         language: language.to_owned(),
         parser: plugin.to_owned(),

@@ -432,22 +432,8 @@ mod tests {
     /// The contract's invariants: valid spans, parents first, chunks tiling the file.
     fn assert_well_formed(path: &str, source: &str) {
         let parsed = JavaScriptParser::parse(path, source, BUDGET).unwrap();
-        for (i, symbol) in parsed.symbols.iter().enumerate() {
-            assert!(
-                symbol.start < symbol.end && symbol.end <= source.len(),
-                "{symbol:?}"
-            );
-            assert!(source.is_char_boundary(symbol.start), "{symbol:?}");
-            assert!(source.is_char_boundary(symbol.end), "{symbol:?}");
-            assert!(symbol.parent.is_none_or(|parent| parent < i), "{symbol:?}");
-        }
-        let mut at = 0;
-        for chunk in &parsed.chunks {
-            assert_eq!(chunk.start, at, "gap or overlap before {chunk:?}");
-            assert!(chunk.end > chunk.start && chunk.end - chunk.start <= BUDGET);
-            at = chunk.end;
-        }
-        assert_eq!(at, source.len());
+        parsed.check(source, BUDGET).unwrap();
+        assert!(parsed.symbols.iter().all(|s| s.start < s.end));
     }
 
     #[test]

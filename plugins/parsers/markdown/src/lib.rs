@@ -170,28 +170,8 @@ mod tests {
     fn assert_well_formed(source: &str, budget: usize) {
         let parsed = MarkdownParser::parse("doc.md", source, budget).unwrap();
         assert_eq!(parsed.language, "markdown");
-        let mut at = 0;
-        for chunk in &parsed.chunks {
-            assert_eq!(chunk.start, at, "gap or overlap before {chunk:?}");
-            assert!(
-                chunk.end > chunk.start && chunk.end - chunk.start <= budget,
-                "{chunk:?}"
-            );
-            assert!(chunk.symbol.is_none_or(|s| s < parsed.symbols.len()));
-            at = chunk.end;
-        }
-        assert_eq!(at, source.len(), "chunks stop short of the end");
-        for (i, symbol) in parsed.symbols.iter().enumerate() {
-            assert!(
-                symbol.start < symbol.end && symbol.end <= source.len(),
-                "{symbol:?}"
-            );
-            assert!(source.is_char_boundary(symbol.start) && source.is_char_boundary(symbol.end));
-            assert!(
-                symbol.parent.is_none_or(|p| p < i),
-                "parent after child: {symbol:?}"
-            );
-        }
+        parsed.check(source, budget).unwrap();
+        assert!(parsed.symbols.iter().all(|s| s.start < s.end));
     }
 
     #[test]

@@ -261,33 +261,13 @@ mod tests {
     fn assert_well_formed(source: &str) {
         let parsed = PythonParser::parse("corpus.py", source, BUDGET).unwrap();
         assert_eq!(parsed.language, "python");
-        let mut at = 0;
-        for chunk in &parsed.chunks {
-            assert_eq!(chunk.start, at, "gap or overlap before {chunk:?}");
+        parsed.check(source, BUDGET).unwrap();
+        for pair in parsed.symbols.windows(2) {
+            assert!(pair[0].start < pair[0].end, "{:?}", pair[0]);
             assert!(
-                chunk.end > chunk.start && chunk.end - chunk.start <= BUDGET,
-                "{chunk:?}"
+                pair[0].start <= pair[1].start,
+                "not in source order: {pair:?}"
             );
-            assert!(chunk.symbol.is_none_or(|s| s < parsed.symbols.len()));
-            at = chunk.end;
-        }
-        assert_eq!(at, source.len(), "chunks stop short of the end");
-        for (i, symbol) in parsed.symbols.iter().enumerate() {
-            assert!(
-                symbol.start < symbol.end && symbol.end <= source.len(),
-                "{symbol:?}"
-            );
-            assert!(source.is_char_boundary(symbol.start) && source.is_char_boundary(symbol.end));
-            assert!(
-                symbol.parent.is_none_or(|p| p < i),
-                "parent after child: {symbol:?}"
-            );
-            if i > 0 {
-                assert!(
-                    parsed.symbols[i - 1].start <= symbol.start,
-                    "not in source order"
-                );
-            }
         }
     }
 

@@ -208,18 +208,8 @@ mod tests {
     }
 
     fn assert_well_formed(source: &str, parsed: &Parsed) {
-        let mut at = 0;
-        for chunk in &parsed.chunks {
-            assert_eq!(chunk.start, at, "gap or overlap");
-            assert!(chunk.end > chunk.start && chunk.end - chunk.start <= BUDGET);
-            at = chunk.end;
-        }
-        assert_eq!(at, source.len());
-        for (i, symbol) in parsed.symbols.iter().enumerate() {
-            assert!(symbol.start < symbol.end && symbol.end <= source.len());
-            assert!(source.is_char_boundary(symbol.start) && source.is_char_boundary(symbol.end));
-            assert!(symbol.parent.is_none_or(|p| p < i));
-        }
+        parsed.check(source, BUDGET).unwrap();
+        assert!(parsed.symbols.iter().all(|s| s.start < s.end));
     }
 
     #[test]
