@@ -40,12 +40,14 @@ impl ParserService {
         // Plugin calls block a thread for up to their deadline: keep them off the
         // async workers.
         tokio::task::spawn_blocking(move || {
-            let _slot = slot.as_ref();
-            let plugins = if slot.is_some() { parsers } else { Vec::new() };
-            for parser in plugins {
-                match parser.parse(&path, &source, budget) {
-                    Ok(parsed) => return Ok(parsed),
-                    Err(error) => log_failure(parser.id(), &path, &error),
+            // Without a slot (none claims the file, or all stayed busy) only the
+            // built-in parser runs; with one, the slot is held until the plugins are done.
+            if let Some(_slot) = slot {
+                for parser in parsers {
+                    match parser.parse(&path, &source, budget) {
+                        Ok(parsed) => return Ok(parsed),
+                        Err(error) => log_failure(parser.id(), &path, &error),
+                    }
                 }
             }
             built_in(&path, &source, budget)
