@@ -266,3 +266,21 @@ fn a_slow_but_legal_plugin_is_left_to_finish() {
     assert_eq!((stats.calls, stats.failures.len()), (1, 0));
     assert!(stats.fuel_consumed > 1_000_000, "{stats:?}");
 }
+
+#[test]
+fn no_call_sees_what_an_earlier_call_left_behind() {
+    let engine = PluginEngine::new().unwrap();
+    let plugin = load(
+        &engine,
+        "fixtures/kiln_fixture_snoop.wasm",
+        PluginLimits::default(),
+    );
+    let report = |input: &str| plugin.extract(input).unwrap()[0].language.clone().unwrap();
+    // The scan works: a secret planted in the same call is found.
+    assert_eq!(report("plant-first"), "calls=1 found=true");
+    // Each call plants a secret and the next looks for it: fresh statics, clean memory,
+    // even though the pool hands out the same warm slot again.
+    for _ in 0..5 {
+        assert_eq!(report("x"), "calls=1 found=false");
+    }
+}
