@@ -4,9 +4,8 @@ use kiln_llm_policy_rules::{Decision, Failure, MAX_DELAY_MS};
 use wasmtime::component::HasSelf;
 
 use crate::{
-    Origin, PluginEngine, PluginError, PluginLimits, PluginStats, QuarantinePolicy,
-    health::PluginHealth,
-    sandbox::{PluginState, accounted, incompatible, link},
+    Origin, PluginEngine, PluginError, PluginLimits, PluginStats,
+    sandbox::{PluginState, Sandboxed},
 };
 
 mod bindings {
@@ -22,12 +21,7 @@ use bindings::{LlmPolicyPlugin as World, LlmPolicyPluginPre, exports::kiln::plug
 
 /// A loaded LLM policy plugin, ready to be called from any thread.
 pub struct LlmPolicyPlugin {
-    id: String,
-    engine: PluginEngine,
-    pre: LlmPolicyPluginPre<PluginState>,
-    limits: PluginLimits,
-    health: PluginHealth,
-    origin: Origin,
+    sandbox: Sandboxed<LlmPolicyPluginPre<PluginState>>,
 }
 
 impl LlmPolicyPlugin {
@@ -39,42 +33,35 @@ impl LlmPolicyPlugin {
         wasm: &[u8],
         limits: PluginLimits,
     ) -> Result<Self, PluginError> {
-        let (instance_pre, origin) = link(engine, id, wasm, |linker| {
-            World::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
-        })?;
-        let pre = LlmPolicyPluginPre::new(instance_pre).map_err(|e| incompatible(id, &e))?;
-        Ok(Self {
-            id: id.to_owned(),
-            engine: engine.clone(),
-            pre,
+        let sandbox = Sandboxed::load(
+            engine,
+            id,
+            wasm,
             limits,
-            health: PluginHealth::new(QuarantinePolicy::default()),
-            origin,
-        })
+            |linker| World::add_to_linker::<_, HasSelf<_>>(linker, |state| state),
+            LlmPolicyPluginPre::new,
+        )?;
+        Ok(Self { sandbox })
     }
 
     pub fn id(&self) -> &str {
-        &self.id
+        &self.sandbox.id
     }
 
     pub fn origin(&self) -> Origin {
-        self.origin
+        self.sandbox.origin()
     }
 
     pub fn stats(&self) -> PluginStats {
-        self.health.stats()
+        self.sandbox.stats()
     }
 
     /// The plugin's decision, held to the host's bounds: a retry waits at most
     /// [`MAX_DELAY_MS`], a fallback must be one of the configured models. Blocking.
     pub fn decide(&self, failure: &Failure) -> Result<Decision, PluginError> {
-        accounted(
-            &self.engine,
-            &self.id,
-            &self.limits,
-            &self.health,
-            |store| {
-                let instance = self.pre.instantiate(&mut *store)?;
+        self.sandbox.call(
+            |pre, store| {
+                let instance = pre.instantiate(&mut *store)?;
                 instance
                     .kiln_plugin_llm_policy()
                     .call_decide(store, &to_wit(failure))
@@ -96,7 +83,7 @@ impl LlmPolicyPlugin {
             llm_policy::Decision::Fallback(model) => {
                 if !failure.fallback_models.contains(&model) {
                     return Err(PluginError::InvalidOutput {
-                        plugin: self.id.clone(),
+                        plugin: self.sandbox.id.clone(),
                         reason: "the fallback model is not among the configured ones".into(),
                     });
                 }

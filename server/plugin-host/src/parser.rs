@@ -6,9 +6,8 @@ use kiln_types::{CodeChunk, CodeSymbol, ParsedFile, SymbolKind, TextSpan};
 use wasmtime::component::HasSelf;
 
 use crate::{
-    Origin, PluginEngine, PluginError, PluginLimits, PluginStats, QuarantinePolicy,
-    health::PluginHealth,
-    sandbox::{PluginState, accounted, incompatible, link},
+    Origin, PluginEngine, PluginError, PluginLimits, PluginStats,
+    sandbox::{PluginState, Sandboxed},
 };
 
 mod bindings {
@@ -30,12 +29,7 @@ const MAX_NAME_BYTES: usize = 512;
 
 /// A loaded language-parser plugin, ready to be called from any thread.
 pub struct LanguageParserPlugin {
-    id: String,
-    engine: PluginEngine,
-    pre: LanguageParserPluginPre<PluginState>,
-    limits: PluginLimits,
-    health: PluginHealth,
-    origin: Origin,
+    sandbox: Sandboxed<LanguageParserPluginPre<PluginState>>,
     info: sdk::ParserInfo,
 }
 
@@ -48,48 +42,39 @@ impl LanguageParserPlugin {
         wasm: &[u8],
         limits: PluginLimits,
     ) -> Result<Self, PluginError> {
-        let (instance_pre, origin) = link(engine, id, wasm, |linker| {
-            World::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
-        })?;
-        let pre = LanguageParserPluginPre::new(instance_pre).map_err(|e| incompatible(id, &e))?;
-        let mut plugin = Self {
-            id: id.to_owned(),
-            engine: engine.clone(),
-            pre,
-            limits,
-            health: PluginHealth::new(QuarantinePolicy::default()),
-            origin,
-            info: sdk::ParserInfo::default(),
-        };
-        let info = accounted(
-            &plugin.engine,
+        let sandbox = Sandboxed::load(
+            engine,
             id,
-            &plugin.limits,
-            &plugin.health,
-            |store| {
-                let instance = plugin.pre.instantiate(&mut *store)?;
+            wasm,
+            limits,
+            |linker| World::add_to_linker::<_, HasSelf<_>>(linker, |state| state),
+            LanguageParserPluginPre::new,
+        )?;
+        let info = sandbox.call(
+            |pre, store| {
+                let instance = pre.instantiate(&mut *store)?;
                 instance.kiln_plugin_language_parser().call_info(store)
             },
             Ok,
         )?;
-        plugin.info = sdk::ParserInfo {
+        let info = sdk::ParserInfo {
             languages: normalized(info.languages),
             extensions: normalized(info.extensions),
             filenames: info.filenames,
         };
-        Ok(plugin)
+        Ok(Self { sandbox, info })
     }
 
     pub fn id(&self) -> &str {
-        &self.id
+        &self.sandbox.id
     }
 
     pub fn origin(&self) -> Origin {
-        self.origin
+        self.sandbox.origin()
     }
 
     pub fn stats(&self) -> PluginStats {
-        self.health.stats()
+        self.sandbox.stats()
     }
 
     /// What the plugin said it parses when it was loaded.
@@ -104,10 +89,10 @@ impl LanguageParserPlugin {
         source: &str,
         max_chunk_bytes: u32,
     ) -> Result<ParsedFile, PluginError> {
-        if source.len() > self.limits.max_input_bytes {
+        if source.len() > self.sandbox.limits.max_input_bytes {
             return Err(PluginError::InputTooLarge {
                 size: source.len(),
-                limit: self.limits.max_input_bytes,
+                limit: self.sandbox.limits.max_input_bytes,
             });
         }
         let request = wit::ParseRequest {
@@ -115,13 +100,9 @@ impl LanguageParserPlugin {
             source: source.to_owned(),
             max_chunk_bytes,
         };
-        accounted(
-            &self.engine,
-            &self.id,
-            &self.limits,
-            &self.health,
-            |store| {
-                let instance = self.pre.instantiate(&mut *store)?;
+        self.sandbox.call(
+            |pre, store| {
+                let instance = pre.instantiate(&mut *store)?;
                 instance
                     .kiln_plugin_language_parser()
                     .call_parse(store, &request)
@@ -135,19 +116,24 @@ impl LanguageParserPlugin {
                             .map(|s| s.name.len() + 24)
                             .sum::<usize>()
                         + parsed.chunks.len() * 16;
-                    if size > self.limits.max_output_bytes {
+                    if size > self.sandbox.limits.max_output_bytes {
                         return Err(PluginError::InvalidOutput {
-                            plugin: self.id.clone(),
+                            plugin: self.sandbox.id.clone(),
                             reason: format!(
                                 "{size} bytes of output exceed the limit of {}",
-                                self.limits.max_output_bytes
+                                self.sandbox.limits.max_output_bytes
                             ),
                         });
                     }
-                    check(&self.id, source, &from_wit(&parsed), max_chunk_bytes)
+                    check(
+                        &self.sandbox.id,
+                        source,
+                        &from_wit(&parsed),
+                        max_chunk_bytes,
+                    )
                 }
                 Err(message) => Err(PluginError::Reported {
-                    plugin: self.id.clone(),
+                    plugin: self.sandbox.id.clone(),
                     message: message.chars().take(1000).collect(),
                 }),
             },

@@ -252,7 +252,7 @@ fn truncate(text: &str, max_bytes: usize) -> &str {
 /// Compiles `wasm` (or takes it from the cache) and links it against the host: WASI
 /// (see [`add_wasi_to_linker`]) plus the world `add_world` adds. A component that does
 /// not fit is refused here as `incompatible_api`, never at call time.
-pub(crate) fn link(
+fn link(
     engine: &crate::PluginEngine,
     plugin: &str,
     wasm: &[u8],
@@ -268,34 +268,80 @@ pub(crate) fn link(
     Ok((instance_pre, origin))
 }
 
-pub(crate) fn incompatible(plugin: &str, error: &wasmtime::Error) -> PluginError {
+fn incompatible(plugin: &str, error: &wasmtime::Error) -> PluginError {
     PluginError::IncompatibleApi {
         plugin: plugin.to_owned(),
         reason: format!("{error:#}"),
     }
 }
 
-/// One accounted call: the quarantine check, a fresh store, `call`, the typed error,
-/// and the counters (fuel, time, peak memory) whatever the outcome.
-pub(crate) fn accounted<T, R>(
-    engine: &crate::PluginEngine,
-    plugin: &str,
-    limits: &PluginLimits,
-    health: &crate::health::PluginHealth,
-    call: impl FnOnce(&mut Store<PluginState>) -> wasmtime::Result<T>,
-    check: impl FnOnce(T) -> Result<R, PluginError>,
-) -> Result<R, PluginError> {
-    health.admit(plugin)?;
-    let started = std::time::Instant::now();
-    let mut store = new_store(engine.engine(), plugin, limits)?;
-    let outcome = call(&mut store)
-        .map_err(|error| classify(error, &store, limits))
-        .and_then(check);
-    let usage = crate::health::Usage {
-        fuel: limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
-        elapsed: started.elapsed(),
-        peak_memory_bytes: store.data().peak_memory(),
-    };
-    health.record(plugin, &outcome, usage);
-    outcome
+/// What every loaded plugin holds, whatever its world: its id, the linked component
+/// (`P`, the world's `…Pre`), its limits and health, and where its code came from.
+pub(crate) struct Sandboxed<P> {
+    pub(crate) id: String,
+    engine: crate::PluginEngine,
+    pre: P,
+    pub(crate) limits: PluginLimits,
+    health: crate::health::PluginHealth,
+    origin: crate::Origin,
+}
+
+impl<P> Sandboxed<P> {
+    /// Compiles and links `wasm` with `add_world`, then types it with `pre`. A
+    /// component that does not fit is refused here as `incompatible_api`.
+    pub(crate) fn load(
+        engine: &crate::PluginEngine,
+        id: &str,
+        wasm: &[u8],
+        limits: PluginLimits,
+        add_world: impl FnOnce(&mut Linker<PluginState>) -> wasmtime::Result<()>,
+        pre: impl FnOnce(wasmtime::component::InstancePre<PluginState>) -> wasmtime::Result<P>,
+    ) -> Result<Self, PluginError> {
+        let (instance_pre, origin) = link(engine, id, wasm, add_world)?;
+        let pre = pre(instance_pre).map_err(|e| incompatible(id, &e))?;
+        Ok(Self {
+            id: id.to_owned(),
+            engine: engine.clone(),
+            pre,
+            limits,
+            health: crate::health::PluginHealth::new(crate::QuarantinePolicy::default()),
+            origin,
+        })
+    }
+
+    pub(crate) fn set_quarantine(&mut self, policy: crate::QuarantinePolicy) {
+        self.health = crate::health::PluginHealth::new(policy);
+    }
+
+    pub(crate) fn origin(&self) -> crate::Origin {
+        self.origin
+    }
+
+    pub(crate) fn stats(&self) -> crate::PluginStats {
+        self.health.stats()
+    }
+
+    /// One accounted call: the quarantine check, a fresh store, `call`, the typed
+    /// error, `check` on the answer, and the counters (fuel, time, peak memory)
+    /// whatever the outcome.
+    pub(crate) fn call<T, R>(
+        &self,
+        call: impl FnOnce(&P, &mut Store<PluginState>) -> wasmtime::Result<T>,
+        check: impl FnOnce(T) -> Result<R, PluginError>,
+    ) -> Result<R, PluginError> {
+        let (plugin, limits) = (self.id.as_str(), &self.limits);
+        self.health.admit(plugin)?;
+        let started = std::time::Instant::now();
+        let mut store = new_store(self.engine.engine(), plugin, limits)?;
+        let outcome = call(&self.pre, &mut store)
+            .map_err(|error| classify(error, &store, limits))
+            .and_then(check);
+        let usage = crate::health::Usage {
+            fuel: limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
+            elapsed: started.elapsed(),
+            peak_memory_bytes: store.data().peak_memory(),
+        };
+        self.health.record(plugin, &outcome, usage);
+        outcome
+    }
 }

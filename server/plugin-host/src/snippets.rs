@@ -4,8 +4,7 @@ use wasmtime::component::HasSelf;
 
 use crate::{
     Origin, PluginEngine, PluginError, PluginLimits, PluginStats, QuarantinePolicy,
-    health::PluginHealth,
-    sandbox::{PluginState, accounted, incompatible, link},
+    sandbox::{PluginState, Sandboxed},
 };
 
 pub(crate) mod bindings {
@@ -32,12 +31,7 @@ impl host::Host for PluginState {
 
 /// A loaded snippet-extractor plugin, ready to be called from any thread.
 pub struct SnippetExtractorPlugin {
-    id: String,
-    engine: PluginEngine,
-    pre: SnippetExtractorPre<PluginState>,
-    limits: PluginLimits,
-    health: PluginHealth,
-    origin: Origin,
+    sandbox: Sandboxed<SnippetExtractorPre<PluginState>>,
 }
 
 impl SnippetExtractorPlugin {
@@ -49,55 +43,48 @@ impl SnippetExtractorPlugin {
         wasm: &[u8],
         limits: PluginLimits,
     ) -> Result<Self, PluginError> {
-        let (instance_pre, origin) = link(engine, id, wasm, |linker| {
-            SnippetExtractor::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
-        })?;
-        let pre = SnippetExtractorPre::new(instance_pre).map_err(|e| incompatible(id, &e))?;
-        Ok(Self {
-            id: id.to_owned(),
-            engine: engine.clone(),
-            pre,
+        let sandbox = Sandboxed::load(
+            engine,
+            id,
+            wasm,
             limits,
-            health: PluginHealth::new(QuarantinePolicy::default()),
-            origin,
-        })
+            |linker| SnippetExtractor::add_to_linker::<_, HasSelf<_>>(linker, |state| state),
+            SnippetExtractorPre::new,
+        )?;
+        Ok(Self { sandbox })
     }
 
     /// Replaces the default quarantine policy.
     pub fn with_quarantine(mut self, policy: QuarantinePolicy) -> Self {
-        self.health = PluginHealth::new(policy);
+        self.sandbox.set_quarantine(policy);
         self
     }
 
     pub fn id(&self) -> &str {
-        &self.id
+        &self.sandbox.id
     }
 
     /// Whether loading compiled the component or found it in the cache.
     pub fn origin(&self) -> Origin {
-        self.origin
+        self.sandbox.origin()
     }
 
     /// Calls, failures by type, fuel, time, and whether it is in quarantine.
     pub fn stats(&self) -> PluginStats {
-        self.health.stats()
+        self.sandbox.stats()
     }
 
     /// Runs the plugin on `markdown`. Blocking: call it from a blocking thread.
     pub fn extract(&self, markdown: &str) -> Result<Vec<kiln_types::Snippet>, PluginError> {
-        if markdown.len() > self.limits.max_input_bytes {
+        if markdown.len() > self.sandbox.limits.max_input_bytes {
             return Err(PluginError::InputTooLarge {
                 size: markdown.len(),
-                limit: self.limits.max_input_bytes,
+                limit: self.sandbox.limits.max_input_bytes,
             });
         }
-        accounted(
-            &self.engine,
-            &self.id,
-            &self.limits,
-            &self.health,
-            |store| {
-                let instance = self.pre.instantiate(&mut *store)?;
+        self.sandbox.call(
+            |pre, store| {
+                let instance = pre.instantiate(&mut *store)?;
                 instance
                     .kiln_plugin_snippets()
                     .call_extract(store, markdown)
@@ -105,7 +92,7 @@ impl SnippetExtractorPlugin {
             |answer| match answer {
                 Ok(snippets) => self.check_output(markdown, snippets),
                 Err(message) => Err(PluginError::Reported {
-                    plugin: self.id.clone(),
+                    plugin: self.sandbox.id.clone(),
                     message: message.chars().take(1000).collect(),
                 }),
             },
@@ -119,17 +106,17 @@ impl SnippetExtractorPlugin {
         snippets: Vec<bindings::exports::kiln::plugin::snippets::Snippet>,
     ) -> Result<Vec<kiln_types::Snippet>, PluginError> {
         let invalid = |reason: String| PluginError::InvalidOutput {
-            plugin: self.id.clone(),
+            plugin: self.sandbox.id.clone(),
             reason,
         };
         let size: usize = snippets
             .iter()
             .map(|s| s.code.len() + s.info.len() + s.language.as_ref().map_or(0, String::len))
             .sum();
-        if size > self.limits.max_output_bytes {
+        if size > self.sandbox.limits.max_output_bytes {
             return Err(invalid(format!(
                 "{size} bytes of output exceed the limit of {}",
-                self.limits.max_output_bytes
+                self.sandbox.limits.max_output_bytes
             )));
         }
         let line_count = u32::try_from(markdown.lines().count().max(1)).unwrap_or(u32::MAX);
