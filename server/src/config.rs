@@ -11,6 +11,7 @@ use anyhow::Context;
 use kiln_core::{
     auth::{RegistrationPolicy, SigningKey, TokenSigner},
     db::DbConfig,
+    files::FileSettings,
 };
 use serde::Deserialize;
 
@@ -40,6 +41,7 @@ pub struct Config {
     pub plugin_cache_dir: Option<PathBuf>,
     pub auth: AuthConfig,
     pub http: HttpSettings,
+    pub files: FileSettings,
 }
 
 /// Accounts and sessions.
@@ -115,6 +117,8 @@ struct FileConfig {
     cors_origins: Option<Vec<String>>,
     json_body_limit: Option<usize>,
     upload_body_limit: Option<usize>,
+    upload_file_limit: Option<u64>,
+    binary_files: Option<String>,
     #[serde(default)]
     rate_limit: FileRateLimits,
 }
@@ -153,6 +157,7 @@ impl Config {
             });
         let auth = auth_config(environment, &file, &env)?;
         let http = http_settings(environment, &file, &env)?;
+        let files = file_settings(&http, &file, &env)?;
         let url = match env("DATABASE_URL").or(file.database_url) {
             Some(url) => url,
             None => default_database_url()?,
@@ -194,8 +199,41 @@ impl Config {
             plugin_cache_dir,
             auth,
             http,
+            files,
         })
     }
+}
+
+/// Upload limits and the binary-file policy. The per-request limit is the upload
+/// routes' body limit, so an archive cannot expand past what could be sent unpacked.
+fn file_settings(
+    http: &HttpSettings,
+    file: &FileConfig,
+    env: &impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<FileSettings> {
+    let store_binary = match env("KILN_BINARY_FILES")
+        .or(file.binary_files.clone())
+        .as_deref()
+    {
+        None | Some("store") => true,
+        Some("refuse") => false,
+        Some(other) => anyhow::bail!("KILN_BINARY_FILES must be store or refuse, not {other:?}"),
+    };
+    let max_file_bytes = number(
+        env,
+        "KILN_UPLOAD_FILE_LIMIT",
+        file.upload_file_limit,
+        10 << 20,
+    )?;
+    let max_request_bytes = u64::try_from(http.upload_body_limit).unwrap_or(u64::MAX);
+    if max_file_bytes > max_request_bytes {
+        anyhow::bail!("KILN_UPLOAD_FILE_LIMIT must not exceed KILN_UPLOAD_BODY_LIMIT");
+    }
+    Ok(FileSettings {
+        max_file_bytes,
+        max_request_bytes,
+        store_binary,
+    })
 }
 
 /// A number from the environment (named `key`) or the file.
@@ -371,7 +409,7 @@ fn http_settings(
             env,
             "KILN_UPLOAD_BODY_LIMIT",
             file.upload_body_limit,
-            64 << 20,
+            50 << 20,
         )?,
         secure_cookies: public_url
             .as_deref()

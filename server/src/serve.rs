@@ -48,7 +48,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!(dir = %config.plugin_dir.display(), "no plugins loaded; run `make plugins`");
     }
     let auth = auth_service(&config, &db)?;
-    let services = Services::new(db, auth, plugins);
+    let services = Services::new(db, auth, plugins, config.files);
+    // Indexing outlives requests: it resumes the stored backlog now and runs until exit.
+    let indexer = services.files.indexer().await?;
+    tokio::spawn(indexer.run());
 
     let leptos_options = leptos_options(&config)?;
     let app = router(AppState::new(services, leptos_options, config.http.clone()));

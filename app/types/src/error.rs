@@ -84,6 +84,22 @@ pub struct ApiError {
     pub request_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldError>,
+    /// `payload_too_large`: the limit that was exceeded, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// `conflict` on a stale edit: where the document is now (`current_version`,
+    /// `current_sha256`). Boxed: errors travel by value and are rarely this one.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Box<CurrentVersion>>,
+}
+
+/// Where a document is now, for a client whose edit was made on an older version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CurrentVersion {
+    pub current_version: u64,
+    /// Hex sha256 of the current content.
+    pub current_sha256: String,
 }
 
 impl ApiError {
@@ -93,6 +109,16 @@ impl ApiError {
             detail: detail.into(),
             request_id: None,
             fields: Vec::new(),
+            limit: None,
+            current: None,
+        }
+    }
+
+    /// A 413 naming the limit in bytes.
+    pub fn too_large(detail: impl Into<String>, limit: u64) -> Self {
+        Self {
+            limit: Some(limit),
+            ..Self::new(ErrorKind::PayloadTooLarge, detail)
         }
     }
 
@@ -100,13 +126,11 @@ impl ApiError {
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         Self {
-            kind: ErrorKind::ValidationError,
-            detail: format!("{field}: {message}"),
-            request_id: None,
             fields: vec![FieldError {
                 field: field.to_owned(),
-                message,
+                message: message.clone(),
             }],
+            ..Self::new(ErrorKind::ValidationError, format!("{field}: {message}"))
         }
     }
 }

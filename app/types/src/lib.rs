@@ -6,6 +6,7 @@
 mod auth;
 mod code;
 mod error;
+mod file;
 mod plugin;
 mod project;
 mod snippet;
@@ -17,7 +18,12 @@ pub use auth::{
     SessionView, TokenResponse, User, normalize_email, validate_new_password,
 };
 pub use code::{CodeChunk, CodeSymbol, ParsedFile, SymbolKind, TextSpan};
-pub use error::{ApiError, ErrorKind, FieldError};
+pub use error::{ApiError, CurrentVersion, ErrorKind, FieldError};
+pub use file::{
+    DiffLine, DiffLineKind, DiffQuery, FileDetail, FileDiff, FileEdit, FileSummary, FileVersion,
+    IndexFailure, IndexState, IndexStatus, RestoreRequest, SearchHit, SearchQuery, SearchResults,
+    UploadOutcome, UploadReport, UploadedFile,
+};
 pub use plugin::{PluginPatch, PluginSummary};
 pub use project::{
     NewProject, PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, PROJECT_SETTING_MAX_CHARS,

@@ -64,6 +64,14 @@ pub async fn connect(config: &DbConfig) -> Result<Db, ServiceError> {
     Ok(Arc::new(db))
 }
 
+/// A session of its own on the same database, for background work that must not share
+/// (or wait on) the requests' session. Ready when this returns.
+pub async fn session(db: &Db) -> Result<Db, ServiceError> {
+    let own = Surreal::clone(db);
+    own.use_ns(NAMESPACE).use_db(DATABASE).await?;
+    Ok(Arc::new(own))
+}
+
 /// A round trip through the query engine, bounded so a hung server cannot hang readiness.
 pub async fn ping(db: &Db) -> Result<(), ServiceError> {
     let query = async {

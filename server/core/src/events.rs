@@ -41,6 +41,41 @@ pub enum DomainEvent {
         project: ProjectRef,
         actor_id: String,
     },
+    /// One upload or import: the paths it created and the ones it gave a new version.
+    FilesUploaded {
+        project: ProjectRef,
+        actor_id: String,
+        created: Vec<String>,
+        updated: Vec<String>,
+    },
+    FileUpdated {
+        project: ProjectRef,
+        actor_id: String,
+        file_id: String,
+        path: String,
+        version: u64,
+        change: FileChange,
+    },
+    FileDeleted {
+        project: ProjectRef,
+        actor_id: String,
+        file_id: String,
+        path: String,
+    },
+}
+
+/// How a file came to its new version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileChange {
+    Edited,
+    Renamed {
+        from: String,
+    },
+    /// An older version's content brought back.
+    Restored {
+        version: u64,
+    },
+    Undeleted,
 }
 
 impl DomainEvent {
@@ -49,7 +84,10 @@ impl DomainEvent {
             Self::ProjectCreated { project, .. }
             | Self::ProjectUpdated { project, .. }
             | Self::StatusChanged { project, .. }
-            | Self::ProjectDeleted { project, .. } => project,
+            | Self::ProjectDeleted { project, .. }
+            | Self::FilesUploaded { project, .. }
+            | Self::FileUpdated { project, .. }
+            | Self::FileDeleted { project, .. } => project,
         }
     }
 }

@@ -35,19 +35,32 @@ pub struct Services {
     pub plugins: PluginRegistry,
     pub snippets: SnippetService,
     pub parsers: ParserService,
+    pub files: files::FileService,
 }
 
 impl Services {
-    pub fn new(db: db::Db, auth: AuthService, plugins: PluginRegistry) -> Self {
+    pub fn new(
+        db: db::Db,
+        auth: AuthService,
+        plugins: PluginRegistry,
+        file_settings: files::FileSettings,
+    ) -> Self {
         let timeline = TimelineService::new(db.clone());
         let events = events::EventDispatcher::new(vec![std::sync::Arc::new(timeline.clone())]);
+        let parsers = ParserService::new(plugins.clone());
         Self {
+            files: files::FileService::new(
+                db.clone(),
+                events.clone(),
+                parsers.clone(),
+                file_settings,
+            ),
             auth,
             projects: ProjectService::new(db.clone(), events.clone()),
             timeline,
             events,
             snippets: SnippetService::new(plugins.clone()),
-            parsers: ParserService::new(plugins.clone()),
+            parsers,
             plugins,
             db,
         }

@@ -9,7 +9,7 @@ use crate::{
     access::require_project_owner,
     auth::Principal,
     db::Db,
-    events::{DomainEvent, EventSubscriber, HandlerFuture},
+    events::{DomainEvent, EventSubscriber, FileChange, HandlerFuture},
     pagination::{Key, PageRequest, SORT_KEY_FORMAT},
 };
 
@@ -73,6 +73,25 @@ fn type_filter(query: &PageQuery) -> Result<Option<Vec<String>>, ApiError> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+}
+
+/// Paths named in an upload's timeline entry.
+const MAX_LISTED_PATHS: usize = 20;
+
+/// `Uploaded src/main.rs`, `Uploaded 12 files (3 updated)`.
+fn upload_title(created: &[String], updated: &[String]) -> String {
+    match (created, updated) {
+        ([only], []) => format!("Uploaded {only}"),
+        ([], [only]) => format!("Uploaded a new version of {only}"),
+        _ => {
+            let total = created.len() + updated.len();
+            if updated.is_empty() {
+                format!("Uploaded {total} files")
+            } else {
+                format!("Uploaded {total} files ({} updated)", updated.len())
+            }
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -178,6 +197,64 @@ impl TimelineService {
                 EventType::ProjectDeleted,
                 format!("Project \"{}\" deleted", project.name),
                 serde_json::json!({ "name": project.name }),
+                actor_id,
+            ),
+            DomainEvent::FilesUploaded {
+                actor_id,
+                created,
+                updated,
+                ..
+            } => (
+                EventType::FileUploaded,
+                upload_title(created, updated),
+                serde_json::json!({
+                    "created": created.len(), "updated": updated.len(),
+                    // Enough to show; the counts say how many there were.
+                    "paths": created.iter().chain(updated).take(MAX_LISTED_PATHS).collect::<Vec<_>>(),
+                }),
+                actor_id,
+            ),
+            DomainEvent::FileUpdated {
+                actor_id,
+                file_id,
+                path,
+                version,
+                change,
+                ..
+            } => {
+                let (title, detail) = match change {
+                    FileChange::Edited => (format!("Edited {path}"), serde_json::json!({})),
+                    FileChange::Renamed { from } => (
+                        format!("Renamed {from} to {path}"),
+                        serde_json::json!({ "renamed_from": from }),
+                    ),
+                    FileChange::Restored { version } => (
+                        format!("Restored {path} to version {version}"),
+                        serde_json::json!({ "restored_version": version }),
+                    ),
+                    FileChange::Undeleted => (
+                        format!("Restored deleted {path}"),
+                        serde_json::json!({ "undeleted": true }),
+                    ),
+                };
+                let mut metadata =
+                    serde_json::json!({ "file_id": file_id, "path": path, "version": version });
+                if let (Some(metadata), Some(detail)) =
+                    (metadata.as_object_mut(), detail.as_object())
+                {
+                    metadata.extend(detail.clone());
+                }
+                (EventType::FileUpdated, title, metadata, actor_id)
+            }
+            DomainEvent::FileDeleted {
+                actor_id,
+                file_id,
+                path,
+                ..
+            } => (
+                EventType::FileDeleted,
+                format!("Deleted {path}"),
+                serde_json::json!({ "file_id": file_id, "path": path }),
                 actor_id,
             ),
         };

@@ -10,7 +10,9 @@ use axum::{
 use kiln_core::Services;
 use kiln_types::{ApiError, ErrorKind, PluginPatch, PluginSummary};
 
-use super::{ApiErrorResponse, json::ApiJson, session::Administrator};
+use super::{
+    ApiErrorResponse, AppState, files::multipart_error, json::ApiJson, session::Administrator,
+};
 
 /// Every plugin — bundled or installed, active, disabled, quarantined or rejected
 /// (with the reason) — with its counters.
@@ -43,18 +45,34 @@ pub async fn plugins(
         (status = 422, description = "Invalid manifest, hash mismatch, or not a working plugin of a supported API", body = ApiError),
     ))]
 pub async fn install(
-    State(services): State<Services>,
+    State(state): State<AppState>,
     _admin: Administrator,
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<PluginSummary>), ApiErrorResponse> {
     let bad = |detail: String| ApiErrorResponse(ApiError::new(ErrorKind::BadRequest, detail));
     let (mut manifest, mut wasm) = (None, None);
-    while let Some(field) = form.next_field().await.map_err(|e| multipart_error(&e))? {
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(&e, state.settings.upload_body_limit))?
+    {
         match field.name() {
             Some("manifest") => {
-                manifest = Some(field.text().await.map_err(|e| multipart_error(&e))?);
+                manifest = Some(
+                    field
+                        .text()
+                        .await
+                        .map_err(|e| multipart_error(&e, state.settings.upload_body_limit))?,
+                );
             }
-            Some("wasm") => wasm = Some(field.bytes().await.map_err(|e| multipart_error(&e))?),
+            Some("wasm") => {
+                wasm = Some(
+                    field
+                        .bytes()
+                        .await
+                        .map_err(|e| multipart_error(&e, state.settings.upload_body_limit))?,
+                )
+            }
             other => {
                 return Err(bad(format!(
                     "unexpected form part {other:?}; send `manifest` and `wasm`"
@@ -65,18 +83,12 @@ pub async fn install(
     let (Some(manifest), Some(wasm)) = (manifest, wasm) else {
         return Err(bad("send both a `manifest` and a `wasm` part".into()));
     };
-    let summary = services.plugins.install(&manifest, wasm.to_vec()).await?;
+    let summary = state
+        .services
+        .plugins
+        .install(&manifest, wasm.to_vec())
+        .await?;
     Ok((StatusCode::CREATED, Json(summary)))
-}
-
-/// A multipart error: 413 when the body limit cut it short, 400 otherwise.
-fn multipart_error(error: &axum::extract::multipart::MultipartError) -> ApiErrorResponse {
-    let kind = if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ErrorKind::PayloadTooLarge
-    } else {
-        ErrorKind::BadRequest
-    };
-    ApiErrorResponse(ApiError::new(kind, error.body_text()))
 }
 
 /// One plugin.

@@ -5,6 +5,7 @@ mod access;
 mod admin;
 mod auth;
 mod error;
+mod files;
 mod health;
 mod json;
 mod openapi;
@@ -68,7 +69,7 @@ impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             json_body_limit: 1 << 20,
-            upload_body_limit: 64 << 20,
+            upload_body_limit: 50 << 20,
             secure_cookies: false,
             cors: CorsOrigins::SameOriginOnly,
             rate_limits: RateLimits {
@@ -121,6 +122,14 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::stats))
         .routes(routes!(projects::timeline))
         .routes(routes!(projects::feed))
+        .routes(routes!(files::upload, files::list))
+        .routes(routes!(files::get, files::update, files::delete))
+        .routes(routes!(files::versions))
+        .routes(routes!(files::version))
+        .routes(routes!(files::diff))
+        .routes(routes!(files::restore))
+        .routes(routes!(files::search))
+        .routes(routes!(files::index_status))
         .routes(routes!(snippets::extract))
         .routes(routes!(admin::plugins, admin::install))
         .routes(routes!(admin::plugin, admin::update, admin::delete))
@@ -250,7 +259,12 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 
 /// Routes that take uploads, and so the larger body limit.
 fn is_upload(method: &Method, path: &str) -> bool {
-    method == Method::POST && path == "/api/admin/plugins"
+    let project_files = || {
+        path.strip_prefix("/api/projects/")
+            .and_then(|rest| rest.strip_suffix("/files"))
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    };
+    method == Method::POST && (path == "/api/admin/plugins" || project_files())
 }
 
 /// Caps the request body: the upload limit on upload routes, the JSON limit
@@ -273,9 +287,9 @@ async fn body_limit(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     if declared.is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX)) {
-        return ApiErrorResponse::from(ApiError::new(
-            ErrorKind::PayloadTooLarge,
+        return ApiErrorResponse::from(ApiError::too_large(
             format!("the request body is limited to {limit} bytes"),
+            u64::try_from(limit).unwrap_or(u64::MAX),
         ))
         .into_response();
     }

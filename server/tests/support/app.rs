@@ -13,6 +13,7 @@ use kiln_core::{
     AuthService, PluginRegistry, PluginSettings, Services,
     auth::{RegistrationPolicy, SigningKey, TokenSigner},
     db::{DbConfig, connect},
+    files::FileSettings,
     migrations::{Migrator, bundled},
 };
 use kiln_plugin_host::{MANIFEST_FILE, PluginEngine, PluginLimits};
@@ -104,6 +105,9 @@ pub struct Account {
 
 pub struct Builder {
     settings: HttpSettings,
+    files: FileSettings,
+    /// Run the background indexer (on by default; off to test a backlog).
+    indexing: bool,
     plugin: String,
     /// Further bundled plugins: (id, kind, file in plugins/dist, manifest lines).
     bundled: Vec<(String, String, String, String)>,
@@ -115,6 +119,25 @@ pub struct Builder {
 impl Builder {
     pub fn settings(mut self, settings: HttpSettings) -> Self {
         self.settings = settings;
+        self
+    }
+
+    /// Per-file and per-request upload limits (the latter is the upload body limit).
+    pub fn upload_limits(mut self, per_file: u64, per_request: u64) -> Self {
+        self.files.max_file_bytes = per_file;
+        self.files.max_request_bytes = per_request;
+        self.settings.upload_body_limit = usize::try_from(per_request).unwrap();
+        self
+    }
+
+    pub fn files(mut self, files: FileSettings) -> Self {
+        self.files = files;
+        self
+    }
+
+    /// No background indexer: files stay queued.
+    pub fn without_indexer(mut self) -> Self {
+        self.indexing = false;
         self
     }
 
@@ -169,7 +192,10 @@ impl Builder {
             Duration::from_secs(3600),
             RegistrationPolicy::Open,
         );
-        let services = Services::new(db, auth, plugins);
+        let services = Services::new(db, auth, plugins, self.files);
+        if self.indexing {
+            tokio::spawn(services.files.indexer().await.unwrap().run());
+        }
         let leptos_options = LeptosOptions::builder().output_name("kiln").build();
         TestApp {
             router: router(AppState::new(
@@ -199,6 +225,8 @@ impl TestApp {
     pub fn builder() -> Builder {
         Builder {
             settings: relaxed(),
+            files: FileSettings::default(),
+            indexing: true,
             plugin: BUNDLED.into(),
             bundled: Vec::new(),
             limits: PluginLimits::default(),

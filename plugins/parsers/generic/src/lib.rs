@@ -12,7 +12,24 @@ use kiln_plugin_sdk::{
 pub struct GenericParser;
 
 /// Extensions (lower-case, no dot) and the language they mean.
+/// The languages the bundled parsers understand are named here too, so a file is
+/// labelled the same whichever parser ends up reading it.
 const EXTENSIONS: &[(&str, &str)] = &[
+    ("rs", "rust"),
+    ("py", "python"),
+    ("pyi", "python"),
+    ("js", "javascript"),
+    ("mjs", "javascript"),
+    ("cjs", "javascript"),
+    ("jsx", "javascript"),
+    ("ts", "typescript"),
+    ("mts", "typescript"),
+    ("cts", "typescript"),
+    ("tsx", "typescript"),
+    ("go", "go"),
+    ("md", "markdown"),
+    ("markdown", "markdown"),
+    ("mdown", "markdown"),
     ("c", "c"),
     ("h", "c"),
     ("cc", "cpp"),

@@ -1,0 +1,234 @@
+//! Full-text search over a project's chunks and symbol names (BM25, the `code`
+//! analyzer of migration 0005), and the ranked retrieval the chat builds its context
+//! from.
+
+use std::collections::HashSet;
+
+use kiln_types::{ApiError, SearchHit, SearchQuery, SearchResults};
+use surrealdb::types::SurrealValue;
+
+use super::{FileService, unsigned, words::word_spans};
+use crate::{ServiceError, access::require_project_owner, auth::Principal};
+
+pub const SEARCH_DEFAULT_LIMIT: u32 = 20;
+pub const SEARCH_MAX_LIMIT: u32 = 50;
+const QUERY_MAX_CHARS: usize = 500;
+/// A symbol's name matching counts this much more than a word in the text.
+const SYMBOL_WEIGHT: f64 = 2.0;
+
+#[derive(Debug, SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct HitRow {
+    file_id: String,
+    path: String,
+    language: String,
+    start_line: i64,
+    end_line: i64,
+    text: String,
+    symbols: String,
+    score: f64,
+}
+
+impl FileService {
+    /// The chunks that best match `query.q`, best first.
+    pub async fn search(
+        &self,
+        principal: &Principal,
+        project_id: &str,
+        query: &SearchQuery,
+    ) -> Result<SearchResults, ServiceError> {
+        require_project_owner(&self.db, principal, project_id).await?;
+        let q = query.q.trim();
+        if q.is_empty() || q.chars().count() > QUERY_MAX_CHARS {
+            return Err(ApiError::invalid_field(
+                "q",
+                format!("give 1 to {QUERY_MAX_CHARS} characters"),
+            )
+            .into());
+        }
+        let terms: HashSet<String> = super::code_words(q).into_iter().collect();
+        if terms.is_empty() {
+            return Err(
+                ApiError::invalid_field("q", "give at least one word or identifier").into(),
+            );
+        }
+        let limit = query.limit.unwrap_or(SEARCH_DEFAULT_LIMIT);
+        if !(1..=SEARCH_MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::invalid_field(
+                "limit",
+                format!("must be 1 to {SEARCH_MAX_LIMIT}"),
+            )
+            .into());
+        }
+        let language = query
+            .language
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty());
+        let glob = match query
+            .path
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            Some(glob) => Some(glob_regex(glob)?),
+            None => None,
+        };
+        let mut filters = String::new();
+        if language.is_some() {
+            filters.push_str(" AND language = $language");
+        }
+        if glob.is_some() {
+            filters.push_str(" AND string::matches(path, <regex>$glob)");
+        }
+        let mut response = self
+            .db
+            .query(format!(
+                "SELECT record::id(file) AS file_id, path, language, start_line, end_line, text, symbols,
+                        (search::score(0) ?? 0) + {SYMBOL_WEIGHT} * (search::score(1) ?? 0) AS score
+                 FROM chunk
+                 WHERE project = type::record('project', $project)
+                     AND (text @0@ $q OR symbols @1@ $q){filters}
+                 ORDER BY score DESC LIMIT $limit"
+            ))
+            .bind(("project", project_id.to_owned()))
+            .bind(("q", q.to_owned()))
+            .bind(("language", language.map(str::to_owned)))
+            .bind(("glob", glob))
+            .bind(("limit", limit))
+            .await?
+            .check()?;
+        let rows: Vec<HitRow> = response.take(0)?;
+        let hits = rows
+            .into_iter()
+            .map(|row| SearchHit {
+                highlights: highlights(&row.text, &terms),
+                symbols: row.symbols.split_whitespace().map(str::to_owned).collect(),
+                file_id: row.file_id,
+                path: row.path,
+                language: row.language,
+                start_line: unsigned(row.start_line),
+                end_line: unsigned(row.end_line),
+                score: row.score,
+                text: row.text,
+            })
+            .collect();
+        Ok(SearchResults {
+            query: q.to_owned(),
+            hits,
+        })
+    }
+
+    /// Context for a question: the best chunks for `question` whose text fits in
+    /// `token_budget` tokens together, best first.
+    pub async fn retrieve(
+        &self,
+        principal: &Principal,
+        project_id: &str,
+        question: &str,
+        token_budget: usize,
+    ) -> Result<Vec<SearchHit>, ServiceError> {
+        let query = SearchQuery {
+            q: question.chars().take(QUERY_MAX_CHARS).collect(),
+            limit: Some(SEARCH_MAX_LIMIT),
+            ..SearchQuery::default()
+        };
+        let hits = self.search(principal, project_id, &query).await?.hits;
+        let mut spent = 0;
+        Ok(hits
+            .into_iter()
+            .filter(|hit| {
+                let cost = estimated_tokens(&hit.text);
+                let fits = spent + cost <= token_budget;
+                if fits {
+                    spent += cost;
+                }
+                fits
+            })
+            .collect())
+    }
+}
+
+/// About four bytes of code per token, as common tokenizers average.
+pub fn estimated_tokens(text: &str) -> usize {
+    text.len().div_ceil(4)
+}
+
+/// Byte ranges of the words of `text` that are query terms.
+fn highlights(text: &str, terms: &HashSet<String>) -> Vec<[u32; 2]> {
+    word_spans(text)
+        .into_iter()
+        .filter(|&(start, end)| terms.contains(&text[start..end].to_lowercase()))
+        .filter_map(|(start, end)| Some([u32::try_from(start).ok()?, u32::try_from(end).ok()?]))
+        .collect()
+}
+
+/// A path glob as an anchored regex: `*` within a directory, `**` across them, `?` one
+/// character, `{a,b}` alternatives. Without a `/`, it matches file names at any depth.
+fn glob_regex(glob: &str) -> Result<String, ServiceError> {
+    if glob.len() > 500 {
+        return Err(ApiError::invalid_field("path", "the pattern is too long").into());
+    }
+    let mut regex = String::from("^");
+    if !glob.contains('/') {
+        regex.push_str("(?:.*/)?");
+    }
+    let mut chars = glob.chars().peekable();
+    let mut in_group = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                if chars.peek() == Some(&'/') {
+                    chars.next();
+                    regex.push_str("(?:.*/)?");
+                } else {
+                    regex.push_str(".*");
+                }
+            }
+            '*' => regex.push_str("[^/]*"),
+            '?' => regex.push_str("[^/]"),
+            '{' if !in_group => {
+                in_group = true;
+                regex.push_str("(?:");
+            }
+            '}' if in_group => {
+                in_group = false;
+                regex.push(')');
+            }
+            ',' if in_group => regex.push('|'),
+            c if c.is_alphanumeric() || c == '/' || c == '_' || c == '-' => regex.push(c),
+            c => {
+                regex.push('\\');
+                regex.push(c);
+            }
+        }
+    }
+    if in_group {
+        return Err(ApiError::invalid_field("path", "unclosed `{` in the pattern").into());
+    }
+    regex.push('$');
+    Ok(regex)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(glob: &str, path: &str) -> bool {
+        let pattern = glob_regex(glob).map_err(|e| e.to_string());
+        // The regex engine SurrealDB evaluates `<regex>` with.
+        regex::Regex::new(pattern.as_deref().unwrap_or("^$")).is_ok_and(|re| re.is_match(path))
+    }
+
+    #[test]
+    fn globs() {
+        assert!(matches("*.rs", "src/deep/main.rs"));
+        assert!(matches("src/**/*.rs", "src/a/b/c.rs"));
+        assert!(matches("src/**/*.rs", "src/c.rs"));
+        assert!(!matches("src/*.rs", "src/a/c.rs"));
+        assert!(matches("src/*.{rs,toml}", "src/Cargo.toml"));
+        assert!(!matches("src/*.rs", "lib/c.rs"));
+        assert!(matches("a+b?.md", "x/a+b1.md"));
+    }
+}
