@@ -137,3 +137,89 @@ pub fn http_get(addr: &str, path: &str) -> String {
     stream.read_to_string(&mut response).unwrap();
     response
 }
+
+/// An answer of [`http`].
+pub struct HttpReply {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub text: String,
+}
+
+/// One HTTP/1.1 request over a fresh connection, bearer-authenticated when a token
+/// is given.
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+) -> HttpReply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete HTTP response");
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let mut payload = response[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        payload = dechunk(&payload);
+    }
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let text = String::from_utf8_lossy(&payload).into_owned();
+    HttpReply {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        text,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..line_end]).trim(), 16)
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(&data[start..start + size]);
+        data = &data[start + size + 2..];
+    }
+    out
+}
+
+/// JSON over [`http`].
+pub fn http_json(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &serde_json::Value,
+) -> HttpReply {
+    http(
+        addr,
+        method,
+        path,
+        token,
+        "application/json",
+        body.to_string().as_bytes(),
+    )
+}
