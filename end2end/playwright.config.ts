@@ -10,6 +10,8 @@ const repo = path.resolve(__dirname, "..");
 const addr = process.env.KILN_E2E_ADDR ?? "127.0.0.1:3107";
 const bin = process.env.KILN_BIN ?? path.join(repo, "target/release/kiln");
 const data = mkdtempSync(path.join(tmpdir(), "kiln-e2e-"));
+// Plugins installed by the tests stay with this run, not in the user's plugins dir.
+const installedPlugins = mkdtempSync(path.join(tmpdir(), "kiln-e2e-plugins-"));
 
 export default defineConfig({
   testDir: "./tests",
@@ -51,6 +53,7 @@ export default defineConfig({
     env: {
       DATABASE_URL: `surrealkv://${data}`,
       LEPTOS_SITE_ADDR: addr,
+      KILN_PLUGINS_DIR: installedPlugins,
       LEPTOS_SITE_ROOT: "target/site",
       LEPTOS_OUTPUT_NAME: "kiln",
       RUST_LOG: "warn",

@@ -16,8 +16,8 @@ use leptos_router::{
 
 use crate::{
     pages::{
-        AccountPage, AdminPluginsPage, LoginPage, ProjectPage, ProjectsPage, RegisterPage,
-        SnippetsPage,
+        AccountPage, AdminPluginsPage, FilePage, FilesPage, LoginPage, ProjectPage, ProjectsPage,
+        RegisterPage, SearchPage, SnippetsPage,
     },
     server_fns::Logout,
     session::{CsrfField, provide_session},
@@ -74,6 +74,9 @@ fn Layout() -> impl IntoView {
             <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
                 <Route path=StaticSegment("") view=ProjectsPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("projects"), ParamSegment("id")) view=ProjectPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("projects"), ParamSegment("id"), StaticSegment("files")) view=FilesPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("projects"), ParamSegment("id"), StaticSegment("search")) view=SearchPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("files"), ParamSegment("id")) view=FilePage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("snippets") view=SnippetsPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("admin"), StaticSegment("plugins")) view=AdminPluginsPage ssr=SsrMode::Async/>

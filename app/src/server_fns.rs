@@ -7,6 +7,9 @@ use kiln_types::{ApiError, Page, PluginSummary, Project, SessionView, Snippet, T
 use leptos::prelude::*;
 
 pub use crate::csrf_client::CsrfClient;
+pub use files::*;
+
+mod files;
 
 #[cfg(feature = "ssr")]
 mod ssr {

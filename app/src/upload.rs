@@ -1,18 +1,17 @@
-//! Browser uploads to the REST API: a form's files as a multipart body, with the
-//! session's CSRF header (which server functions get from [`crate::csrf_client`]).
+//! Browser uploads to the REST API as multipart bodies, with the session's CSRF header
+//! (which server functions get from [`crate::csrf_client`]).
 
-use kiln_types::{ApiError, PluginSummary};
+use kiln_types::{ApiError, PluginSummary, UploadReport, UploadedFile};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{FormData, HtmlFormElement, Request, RequestInit, Response};
+use web_sys::{File, FormData, HtmlFormElement, Request, RequestInit, Response};
 
-/// Posts `form` to `url`; the installed plugin's id, or the error's detail.
-pub async fn post_form(url: &str, form: &HtmlFormElement) -> Result<String, String> {
+/// Posts `body` to `url`; the answer's text, or the error's detail.
+async fn post(url: &str, body: &FormData) -> Result<String, String> {
     let failed = |error: JsValue| format!("the upload failed: {error:?}");
-    let body = FormData::new_with_form(form).map_err(failed)?;
     let init = RequestInit::new();
     init.set_method("POST");
-    init.set_body(&body);
+    init.set_body(body);
     let request = Request::new_with_str_and_init(url, &init).map_err(failed)?;
     if let Some(token) = crate::csrf_client::csrf_cookie() {
         request
@@ -32,12 +31,38 @@ pub async fn post_form(url: &str, form: &HtmlFormElement) -> Result<String, Stri
         .as_string()
         .unwrap_or_default();
     if response.ok() {
-        serde_json::from_str::<PluginSummary>(&text)
-            .map(|plugin| plugin.id)
-            .map_err(|e| format!("unexpected answer: {e}"))
+        Ok(text)
     } else {
         Err(serde_json::from_str::<ApiError>(&text)
             .map(|error| error.detail)
             .unwrap_or_else(|_| format!("the upload failed ({})", response.status())))
     }
+}
+
+/// Posts the plugin install `form`; the installed plugin's id.
+pub async fn post_form(url: &str, form: &HtmlFormElement) -> Result<String, String> {
+    let body = FormData::new_with_form(form).map_err(|e| format!("{e:?}"))?;
+    let text = post(url, &body).await?;
+    serde_json::from_str::<PluginSummary>(&text)
+        .map(|plugin| plugin.id)
+        .map_err(|e| format!("unexpected answer: {e}"))
+}
+
+/// Uploads one file as `path` into the project; what the server did with it.
+pub async fn upload_file(
+    project_id: &str,
+    file: &File,
+    path: &str,
+) -> Result<UploadedFile, String> {
+    let body = FormData::new().map_err(|e| format!("{e:?}"))?;
+    body.append_with_blob_and_filename("files", file, path)
+        .map_err(|e| format!("{e:?}"))?;
+    let text = post(&format!("/api/projects/{project_id}/files"), &body).await?;
+    let report: UploadReport =
+        serde_json::from_str(&text).map_err(|e| format!("unexpected answer: {e}"))?;
+    report
+        .files
+        .into_iter()
+        .next()
+        .ok_or_else(|| "the server stored nothing".to_owned())
 }

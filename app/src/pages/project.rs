@@ -95,6 +95,10 @@ fn Overview(project: Project) -> impl IntoView {
             " "
             <span class="project-description">{project.description}</span>
         </p>
+        <nav class="actions" aria-label="Project">
+            <a href=format!("/projects/{}/files", project.id)>"Files"</a>
+            <a href=format!("/projects/{}/search", project.id)>"Search"</a>
+        </nav>
         <section class="card" aria-labelledby="stats">
             <h2 id="stats">"Stats"</h2>
             <dl class="stats">

@@ -7,6 +7,7 @@ mod auth;
 mod code;
 mod error;
 mod file;
+pub mod highlight;
 mod plugin;
 mod project;
 mod snippet;

@@ -1,0 +1,382 @@
+//! One file: highlighted view with its symbol outline, the editor (which shows both
+//! versions when someone else saved first), history with diffs and restore, delete.
+
+use kiln_types::{
+    ApiError, CodeSymbol, DiffLineKind, ErrorKind, FileDetail, FileDiff, FileSummary, FileVersion,
+    highlight::highlight,
+};
+use leptos::{html, prelude::*};
+use leptos_router::hooks::use_params_map;
+
+use crate::{
+    pages::files::human_size,
+    server_fns::{DeleteFile, RestoreFile, SaveFile, diff_versions, file_versions, get_file},
+    session::ErrorNotice,
+};
+
+#[component]
+pub fn FilePage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let save = ServerAction::<SaveFile>::new();
+    let restore = ServerAction::<RestoreFile>::new();
+    let delete = ServerAction::<DeleteFile>::new();
+    // What the user last tried to save: it outlives the editor, which is rebuilt with
+    // the server's content after every save, so a conflict can still show it.
+    let mine = RwSignal::new(None::<String>);
+    // Any finished change reads the file and its history again.
+    let changes = move || {
+        (
+            id(),
+            save.version().get(),
+            restore.version().get(),
+            delete.version().get(),
+        )
+    };
+    let file = Resource::new(changes, |(id, ..)| get_file(id));
+    let versions = Resource::new(changes, |(id, ..)| file_versions(id));
+    view! {
+        <Transition fallback=|| view! { <p>"Loading file…"</p> }>
+            {move || Suspend::new(async move {
+                match file.await {
+                    Ok(detail) => view! {
+                        <FileView detail save restore delete mine/>
+                    }
+                    .into_any(),
+                    Err(error) => view! {
+                        <h1>"File unavailable"</h1>
+                        <ErrorNotice error/>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                versions.await.ok().map(|list| view! { <History id=id() list restore/> })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn FileView(
+    detail: FileDetail,
+    save: ServerAction<SaveFile>,
+    restore: ServerAction<RestoreFile>,
+    delete: ServerAction<DeleteFile>,
+    mine: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let file = detail.file.clone();
+    let deleted = file.deleted_at.is_some();
+    let errors = move || {
+        [
+            restore.value().get().and_then(Result::err),
+            delete.value().get().and_then(Result::err),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|error| view! { <ErrorNotice error/> })
+        .collect_view()
+    };
+    let undelete = {
+        let id = file.id.clone();
+        move |_| {
+            restore.dispatch(RestoreFile {
+                id: id.clone(),
+                version: None,
+            });
+        }
+    };
+    let remove = {
+        let id = file.id.clone();
+        move |_| {
+            delete.dispatch(DeleteFile { id: id.clone() });
+        }
+    };
+    view! {
+        <p><a href=format!("/projects/{}/files", file.project_id)>"← Files"</a></p>
+        <h1 class="file-path">{file.path.clone()}</h1>
+        <p class="muted file-meta">
+            {format!(
+                "{} · {} · {} lines · version {} · {}",
+                file.language,
+                human_size(file.size),
+                file.lines,
+                file.version,
+                file.index_status.as_str()
+            )}
+        </p>
+        {detail.note.clone().map(|note| view! { <p class="hint">{note}</p> })}
+        {errors}
+        {if deleted {
+            view! {
+                <p class="error" role="status">"This file is deleted."</p>
+                <button on:click=undelete>"Restore file"</button>
+            }
+            .into_any()
+        } else {
+            view! {
+                <div class="file-layout">
+                    <Outline symbols=detail.symbols.clone()/>
+                    <CodeView language=file.language.clone() content=detail.content.clone()/>
+                </div>
+                {detail.content.clone().map(|content| view! { <Editor file=file.clone() content save mine/> })}
+                <section class="card danger" aria-labelledby="delete-file">
+                    <h2 id="delete-file">"Delete"</h2>
+                    <p class="hint">"Deleted files leave search and the project's counters, and can be restored."</p>
+                    <button class="danger" on:click=remove>"Delete file"</button>
+                </section>
+            }
+            .into_any()
+        }}
+    }
+}
+
+#[component]
+fn Outline(symbols: Vec<CodeSymbol>) -> impl IntoView {
+    if symbols.is_empty() {
+        return ().into_any();
+    }
+    let depth = |symbol: &CodeSymbol| {
+        let mut depth = 0;
+        let mut parent = symbol.parent;
+        while let Some(index) = parent {
+            depth += 1;
+            parent = symbols.get(index as usize).and_then(|s| s.parent);
+            if depth > 32 {
+                break;
+            }
+        }
+        depth
+    };
+    let items = symbols
+        .iter()
+        .map(|symbol| {
+            let kind = format!("{:?}", symbol.kind).to_lowercase();
+            view! {
+                <li style=format!("padding-left: {}rem", depth(symbol))>
+                    <a href=format!("#L{}", symbol.span.start_line)>{symbol.name.clone()}</a>
+                    " "<small class="muted">{kind}</small>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <nav class="outline card" aria-label="Symbols">
+            <h2>"Outline"</h2>
+            <ul>{items}</ul>
+        </nav>
+    }
+    .into_any()
+}
+
+#[component]
+fn CodeView(language: String, content: Option<String>) -> impl IntoView {
+    let Some(content) = content else {
+        return view! { <p class="muted">"Binary file: not shown."</p> }.into_any();
+    };
+    let lines = highlight(&language, &content)
+        .into_iter()
+        .enumerate()
+        .map(|(index, tokens)| {
+            let number = index + 1;
+            let tokens = tokens
+                .into_iter()
+                .map(|(kind, text)| view! { <span class=kind.class()>{text}</span> })
+                .collect_view();
+            view! {
+                <div class="line" id=format!("L{number}")>
+                    <a class="ln" href=format!("#L{number}") aria-hidden="true" tabindex="-1">{number}</a>
+                    <code>{tokens}</code>
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="code" role="region" aria-label="File content" tabindex="0">{lines}</div>
+    }
+    .into_any()
+}
+
+/// The editor. A save made on an outdated version comes back as a conflict: then both
+/// the user's text and the version now on the server are shown, and the user picks.
+#[component]
+fn Editor(
+    file: FileSummary,
+    content: String,
+    save: ServerAction<SaveFile>,
+    mine: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let textarea = NodeRef::<html::Textarea>::new();
+    let id = file.id.clone();
+    let version = file.version;
+    let submit = {
+        let id = id.clone();
+        move |event: leptos::ev::SubmitEvent| {
+            event.prevent_default();
+            let Some(area) = textarea.get() else { return };
+            let content = area.value();
+            mine.set(Some(content.clone()));
+            save.dispatch(SaveFile {
+                id: id.clone(),
+                version,
+                content,
+            });
+        }
+    };
+    let conflict = move || match save.value().get() {
+        Some(Err(error)) if error.kind == ErrorKind::Conflict => error.current.clone(),
+        _ => None,
+    };
+    let other_error = move || match save.value().get() {
+        Some(Err(error)) if error.kind != ErrorKind::Conflict => Some(error),
+        _ => None,
+    };
+    let saved = move || match save.value().get() {
+        Some(Ok(saved)) => Some(saved.version),
+        _ => None,
+    };
+    let theirs = content.clone();
+    view! {
+        <section class="card" aria-labelledby="edit-file">
+            <h2 id="edit-file">"Edit"</h2>
+            {move || saved().map(|v| view! { <p class="success" role="status">{format!("Saved as version {v}.")}</p> })}
+            {move || other_error().map(|error: ApiError| view! { <ErrorNotice error/> })}
+            {move || conflict().map(|current| {
+                let now = current.current_version;
+                let keep = {
+                    let id = id.clone();
+                    move |_| {
+                        if let Some(content) = mine.get_untracked() {
+                            save.dispatch(SaveFile { id: id.clone(), version: now, content });
+                        }
+                    }
+                };
+                view! {
+                    <div class="conflict" role="alert">
+                        <p>
+                            <strong>"Someone else saved this file first"</strong>
+                            {format!(" (it is now at version {now}). Your changes were not saved.")}
+                        </p>
+                        <div class="conflict-panes">
+                            <figure>
+                                <figcaption>"Your version"</figcaption>
+                                <pre class="conflict-mine">{mine.get().unwrap_or_default()}</pre>
+                            </figure>
+                            <figure>
+                                <figcaption>{format!("Version {now} on the server")}</figcaption>
+                                <pre class="conflict-theirs">{theirs.clone()}</pre>
+                            </figure>
+                        </div>
+                        <button on:click=keep>"Save my version anyway"</button>
+                        " "
+                        <a href="">"Discard mine and reload"</a>
+                    </div>
+                }
+            })}
+            <form on:submit=submit>
+                <label for="file-content">{format!("Content (editing version {version})")}</label>
+                <textarea id="file-content" node_ref=textarea rows="16" spellcheck="false">{content}</textarea>
+                <button type="submit" disabled=move || save.pending().get()>"Save"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn History(
+    id: String,
+    list: Vec<FileVersion>,
+    restore: ServerAction<RestoreFile>,
+) -> impl IntoView {
+    let diff_from = RwSignal::new(None::<u64>);
+    let diff_id = id.clone();
+    let diff = Resource::new(
+        move || diff_from.get(),
+        move |from| {
+            let id = diff_id.clone();
+            async move {
+                match from {
+                    Some(from) => diff_versions(id, from).await.map(Some),
+                    None => Ok(None),
+                }
+            }
+        },
+    );
+    let rows = list
+        .into_iter()
+        .map(|version| {
+            let number = version.version;
+            let actions = (!version.current).then(|| {
+                let id = id.clone();
+                view! {
+                    <button class="link" on:click=move |_| diff_from.set(Some(number))>"Changes since"</button>
+                    " "
+                    <button class="link" on:click=move |_| {
+                        restore.dispatch(RestoreFile { id: id.clone(), version: Some(number) });
+                    }>{format!("Restore version {number}")}</button>
+                }
+            });
+            view! {
+                <tr data-version=number>
+                    <th scope="row">{number}{version.current.then_some(" (current)")}</th>
+                    <td><time datetime=version.created_at.clone()>{version.created_at.clone()}</time></td>
+                    <td>{version.path}</td>
+                    <td>{human_size(version.size)}</td>
+                    <td><code>{version.sha256.chars().take(10).collect::<String>()}</code></td>
+                    <td>{actions}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="history">
+            <h2 id="history">"History"</h2>
+            <table class="versions">
+                <thead><tr>
+                    <th scope="col">"Version"</th><th scope="col">"Saved"</th><th scope="col">"Path"</th>
+                    <th scope="col">"Size"</th><th scope="col">"sha256"</th><th scope="col">"Actions"</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match diff.await {
+                        Ok(Some(diff)) => view! { <DiffView diff/> }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn DiffView(diff: FileDiff) -> impl IntoView {
+    let hunks = diff
+        .hunks
+        .into_iter()
+        .map(|hunk| {
+            let lines = hunk
+                .into_iter()
+                .map(|line| {
+                    let (class, sign) = match line.kind {
+                        DiffLineKind::Added => ("diff-added", "+"),
+                        DiffLineKind::Removed => ("diff-removed", "-"),
+                        DiffLineKind::Context => ("diff-context", " "),
+                    };
+                    view! { <div class=class><span class="sign">{sign}</span>{line.text}</div> }
+                })
+                .collect_view();
+            view! { <div class="hunk">{lines}</div> }
+        })
+        .collect_view();
+    view! {
+        <div class="diff" aria-label="Changes">
+            <h3>{format!("Version {} → {}: +{} −{}", diff.from, diff.to, diff.added, diff.removed)}</h3>
+            {hunks}
+        </div>
+    }
+}
