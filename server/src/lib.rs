@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod http;
+pub mod import;
 pub mod migrate;
 pub mod plugin;
 pub mod serve;

@@ -1,7 +1,7 @@
 //! `kiln`: the Kiln server and its administrative commands.
 
 use clap::{Parser, Subcommand};
-use kiln_server::{config::Config, migrate, plugin, serve, telemetry};
+use kiln_server::{config::Config, import, migrate, plugin, serve, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +31,8 @@ enum Command {
         #[command(subcommand)]
         action: plugin::Action,
     },
+    /// Import a local directory (honouring .gitignore) into a project of a running Kiln.
+    Import(import::ImportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +45,16 @@ fn main() -> std::process::ExitCode {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("kiln plugin: {error:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    // A client of a running server: no configuration or database of its own.
+    if let Command::Import(args) = command {
+        return match import::run(args) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("kiln import: {error:#}");
                 std::process::ExitCode::FAILURE
             }
         };
