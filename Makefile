@@ -83,6 +83,7 @@ fmt:
 ## bench: plugin host figures (per-call overhead, sandbox vs native); prints, asserts nothing
 bench: plugins
 	cargo bench --workspace --exclude kiln-frontend --bench plugins
+	cargo bench -p kiln-core --bench indexing
 
 ## plugins: the bundled plugins and the test fixtures, as wasm32-wasip2 components
 plugins: rust-tools

@@ -778,6 +778,12 @@ async fn search_matches_identifiers_split_by_case_with_filters_and_highlights() 
         assert_eq!(hits[0]["path"], "src/config.rs");
         assert_eq!(hits[0]["start_line"], 1);
     }
+    let called = search(&app, &alice, &project, "loadUserProfile(id) {").await;
+    assert_eq!(
+        called.len(),
+        1,
+        "punctuation in a query is not a word: {called:?}"
+    );
     let hits = search(&app, &alice, &project, "user_profile").await;
     assert_eq!(hits[0]["path"], "web/profile.js");
     let text = hits[0]["text"].as_str().unwrap();

@@ -46,7 +46,10 @@ impl FileService {
             )
             .into());
         }
-        let terms: HashSet<String> = super::code_words(q).into_iter().collect();
+        // The analyzer splits identifiers; punctuation is left out here so that `load()`
+        // finds `load();` (the code's punctuation runs are tokens of their own).
+        let words = super::code_words(q);
+        let terms: HashSet<String> = words.iter().cloned().collect();
         if terms.is_empty() {
             return Err(
                 ApiError::invalid_field("q", "give at least one word or identifier").into(),
@@ -92,7 +95,7 @@ impl FileService {
                  ORDER BY score DESC LIMIT $limit"
             ))
             .bind(("project", project_id.to_owned()))
-            .bind(("q", q.to_owned()))
+            .bind(("q", words.join(" ")))
             .bind(("language", language.map(str::to_owned)))
             .bind(("glob", glob))
             .bind(("limit", limit))
