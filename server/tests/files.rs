@@ -756,6 +756,41 @@ async fn deleted_files_leave_search_and_counters_and_can_be_restored() {
     )
     .await;
     assert_eq!(stats.body["file_count"], 1);
+
+    // Deleted long enough ago, a file is purged for good with its history.
+    let history = async || {
+        app.services
+            .db
+            .query("SELECT count() FROM file_version GROUP ALL")
+            .await
+            .unwrap()
+            .take::<Option<i64>>("count")
+            .unwrap()
+            .unwrap_or(0)
+    };
+    let edit = json!({"version": 1, "content": "export const x = 1;\n"});
+    call(&app, &alice, "PUT", &format!("/api/files/{id}"), Some(edit)).await;
+    assert_eq!(history().await, 1);
+    call(&app, &alice, "DELETE", &format!("/api/files/{id}"), None).await;
+    let indexer = app.services.files.indexer().await.unwrap();
+    let retention = std::time::Duration::from_secs(3600);
+    assert_eq!(
+        indexer.purge(retention).await.unwrap(),
+        0,
+        "deleted just now: kept"
+    );
+    app.services
+        .db
+        .query("UPDATE type::record('file', $id) SET deleted_at = time::now() - 2h")
+        .bind(("id", id.clone()))
+        .await
+        .unwrap()
+        .check()
+        .unwrap();
+    assert_eq!(indexer.purge(retention).await.unwrap(), 1);
+    let gone = call(&app, &alice, "GET", &format!("/api/files/{id}"), None).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert_eq!(history().await, 0, "its history went with it");
 }
 
 #[tokio::test]

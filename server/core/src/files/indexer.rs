@@ -24,6 +24,10 @@ const CONCURRENCY: usize = 2;
 const MAX_ATTEMPTS: i64 = 3;
 /// How long an idle indexer sleeps when nothing wakes it (retries are due earlier).
 const IDLE: Duration = Duration::from_secs(60);
+/// Deleted files stay restorable this long, then are purged with their history.
+pub const TRASH_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How often the purge runs.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone, SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
@@ -78,7 +82,16 @@ impl Indexer {
     /// Works through the backlog for as long as the server runs.
     pub async fn run(self) {
         tracing::info!("indexer started");
+        let mut next_purge = tokio::time::Instant::now();
         loop {
+            if tokio::time::Instant::now() >= next_purge {
+                next_purge += PURGE_EVERY;
+                match self.purge(TRASH_RETENTION).await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "deleted files purged"),
+                    Err(error) => tracing::error!(%error, "purging deleted files failed"),
+                }
+            }
             match self.step().await {
                 Ok(0) => {
                     let pause = self.next_retry().await.unwrap_or(IDLE);
@@ -135,6 +148,23 @@ impl Indexer {
             self.progress.send_modify(|rounds| *rounds += 1);
         }
         Ok(taken)
+    }
+
+    /// Deletes for good the files deleted more than `retention` ago (their history and
+    /// chunks go with them); returns how many.
+    pub async fn purge(&self, retention: Duration) -> Result<usize, ServiceError> {
+        let mut response = self
+            .db
+            .query(
+                "DELETE file WHERE deleted_at != NONE
+                     AND deleted_at < time::now() - <duration>($seconds + 's')
+                 RETURN BEFORE",
+            )
+            .bind(("seconds", retention.as_secs().to_string()))
+            .await?
+            .check()?;
+        let purged: Vec<surrealdb::types::Value> = response.take(0)?;
+        Ok(purged.len())
     }
 
     /// How long until the earliest retry is due.
