@@ -359,7 +359,7 @@ impl FileService {
     }
 
     /// The summary of one file.
-    pub async fn summary(&self, file_id: &str) -> Result<FileSummary, ServiceError> {
+    async fn summary(&self, file_id: &str) -> Result<FileSummary, ServiceError> {
         let mut response = self
             .db
             .query(format!(
