@@ -106,6 +106,16 @@ async fn indexed(app: &TestApp, user: &Account, project: &str) -> Value {
     }
 }
 
+/// (queued, indexed) files of the project, as its index status says.
+async fn queue(app: &TestApp, user: &Account, project: &str) -> (u64, u64) {
+    let uri = format!("/api/projects/{project}/index-status");
+    let status = call(app, user, "GET", &uri, None).await.body;
+    (
+        status["queued"].as_u64().unwrap_or_default(),
+        status["indexed"].as_u64().unwrap_or_default(),
+    )
+}
+
 fn outcomes(report: &Value) -> Vec<(String, String)> {
     report["files"]
         .as_array()
@@ -183,42 +193,14 @@ async fn new_paths_are_created_same_content_is_a_duplicate_new_content_a_version
         .unwrap()
         .to_owned();
 
-    let status = call(
-        &app,
-        &alice,
-        "GET",
-        &format!("/api/projects/{project}/index-status"),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (
-            status.body["queued"].as_u64(),
-            status.body["indexed"].as_u64()
-        ),
-        (Some(2), Some(0))
-    );
+    assert_eq!(queue(&app, &alice, &project).await, (2, 0));
     assert!(
         search(&app, &alice, &project, "parse_http_config")
             .await
             .is_empty()
     );
     assert_eq!(indexer.step().await.unwrap(), 2);
-    let status = call(
-        &app,
-        &alice,
-        "GET",
-        &format!("/api/projects/{project}/index-status"),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (
-            status.body["queued"].as_u64(),
-            status.body["indexed"].as_u64()
-        ),
-        (Some(0), Some(2))
-    );
+    assert_eq!(queue(&app, &alice, &project).await, (0, 2));
     assert_eq!(
         search(&app, &alice, &project, "parse_http_config")
             .await
