@@ -187,6 +187,20 @@ async fn main() {
         .await
         .expect("status");
 
+    // What a files page costs on this project: the listing and the indexing progress.
+    let started = Instant::now();
+    let listed = service
+        .list(&principal, &project.id, false)
+        .await
+        .expect("list")
+        .len();
+    let list_ms = started.elapsed().as_secs_f64() * 1e3;
+    let started = Instant::now();
+    service
+        .index_status(&principal, &project.id)
+        .await
+        .expect("status");
+    let status_ms = started.elapsed().as_secs_f64() * 1e3;
     let total = upload_seconds + index_seconds;
     let row = |label: &str, seconds: f64| {
         let (mb, per_second) = rate(bytes, files.len(), seconds);
@@ -197,6 +211,7 @@ async fn main() {
     row("index (parse, chunk, FTS)", index_seconds);
     row("end to end", total);
     let (mb, _) = rate(bytes, files.len(), total);
+    println!("listing {listed} files: {list_ms:.1} ms; index status: {status_ms:.1} ms");
     println!(
         "end to end / parsers only: {:.2}×; indexed {} failed {}; target ≥ 5 MB/s end to end: {}",
         parse_seconds / total,

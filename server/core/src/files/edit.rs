@@ -83,8 +83,15 @@ fn version_fields(current: bool) -> String {
             "NONE AS note, file.language AS language, false AS deleted",
         )
     };
+    // The current content lives under the file's key in `file_content`.
+    let stored = if current {
+        "(SELECT VALUE content FROM ONLY type::record('file_content', record::id($parent.id))) ?? '' AS content, \
+         (SELECT VALUE data FROM ONLY type::record('file_content', record::id($parent.id))) AS data"
+    } else {
+        "content, data"
+    };
     format!(
-        "version, path, sha256, size, lines, binary, content, data, {extra}, \
+        "version, path, sha256, size, lines, binary, {stored}, {extra}, \
          IF {author} != NONE THEN record::id({author}) ELSE NONE END AS author_id, \
          time::format({time}, '{TIME_FORMAT}') AS created_at"
     )

@@ -118,7 +118,9 @@ impl Indexer {
             .db
             .query(
                 "SELECT record::id(id) AS id, record::id(project) AS project_id, version, path,
-                        language, content, index_attempts
+                        language, index_attempts,
+                        (SELECT VALUE content FROM ONLY type::record('file_content', record::id($parent.id))) ?? ''
+                            AS content
                  FROM file WHERE needs_indexing = true
                      AND (index_retry_at = NONE OR index_retry_at <= time::now())
                  LIMIT $batch",
@@ -235,7 +237,8 @@ async fn write_chunks(db: &Db, file: &Pending, parsed: &ParsedFile) -> Result<()
              IF $now = NONE OR $now.version != $version OR $now.deleted_at != NONE { THROW 'stale'; };
              DELETE chunk WHERE file = $file;
              INSERT INTO chunk $chunks RETURN NONE;
-             UPDATE $file SET symbols = $symbols, parser = $parser, needs_indexing = false,
+             UPDATE type::record('file_content', $id) SET symbols = $symbols RETURN NONE;
+             UPDATE $file SET parser = $parser, needs_indexing = false,
                  index_status = 'indexed', index_error = NONE, index_attempts = 0,
                  index_retry_at = NONE
              RETURN NONE;

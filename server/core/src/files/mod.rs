@@ -281,7 +281,9 @@ impl FileService {
             .db
             .query(format!(
                 "SELECT {} FROM ONLY type::record('file', $id);
-                 SELECT content, note, symbols FROM ONLY type::record('file', $id);",
+                 SELECT content, symbols,
+                     (SELECT VALUE note FROM ONLY type::record('file', $id)) AS note
+                 FROM ONLY type::record('file_content', $id);",
                 summary_fields()
             ))
             .bind(("id", file_id.to_owned()))
