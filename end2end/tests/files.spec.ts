@@ -31,6 +31,13 @@ async function hydrated(page: Page) {
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 }
 
+/** The file page loads the file in the browser after hydrating: wait for its handlers. */
+async function fileReady(page: Page) {
+  await hydrated(page);
+  await expect(page.locator(".editor")).toHaveAttribute("data-ready", "true");
+  await expect(page.locator(".history")).toHaveAttribute("data-ready", "true");
+}
+
 test("upload a folder, watch it index, search, edit, resolve a conflict, restore", async ({ page, context }) => {
   await register(page);
   const name = `Files ${Date.now()}`;
@@ -63,7 +70,7 @@ test("upload a folder, watch it index, search, edit, resolve a conflict, restore
   await expect(page.getByRole("heading", { name: "demo/src/lib.rs", level: 1 })).toBeVisible();
   await expect(page.getByRole("navigation", { name: "Symbols" }).getByRole("link", { name: "parse_http_config" })).toBeVisible();
   await expect(page.locator("#L2")).toContainText("pub fn parse_http_config");
-  await hydrated(page);
+  await fileReady(page);
   await expectNoViolations(page);
   const fileUrl = page.url().split("#")[0];
 
@@ -77,7 +84,7 @@ test("upload a folder, watch it index, search, edit, resolve a conflict, restore
   // A second tab opened now, then the first saves again: the second's save conflicts.
   const second = await context.newPage();
   await second.goto(fileUrl);
-  await hydrated(second);
+  await fileReady(second);
   await expect(second.getByLabel("Content (editing version 2)")).toBeVisible();
   await page.getByLabel("Content (editing version 2)").fill("// first tab\n" + LIB_RS);
   await page.getByRole("button", { name: "Save", exact: true }).click();
@@ -95,7 +102,7 @@ test("upload a folder, watch it index, search, edit, resolve a conflict, restore
 
   // History: see what changed since version 1, then bring version 1 back.
   await page.reload();
-  await hydrated(page);
+  await fileReady(page);
   const history = page.getByRole("table");
   await expect(history.locator("tbody tr")).toHaveCount(4);
   await history.locator("tr[data-version='1']").getByRole("button", { name: "Changes since" }).click();

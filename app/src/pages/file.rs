@@ -14,6 +14,15 @@ use crate::{
     session::ErrorNotice,
 };
 
+/// False until this part of the page runs in the browser with its handlers attached
+/// (the file's parts render once its data has arrived, after the page hydrated): shown
+/// as `data-ready` for scripts and tests.
+fn ready() -> ReadSignal<bool> {
+    let (ready, set_ready) = signal(false);
+    Effect::new(move || set_ready.set(true));
+    ready
+}
+
 #[component]
 pub fn FilePage() -> impl IntoView {
     let params = use_params_map();
@@ -33,16 +42,24 @@ pub fn FilePage() -> impl IntoView {
             delete.version().get(),
         )
     };
-    let file = Resource::new(changes, |(id, ..)| get_file(id));
-    let versions = Resource::new(changes, |(id, ..)| file_versions(id));
+    // Loaded in the browser: the file changes under the page (indexing finishes, another
+    // tab saves), and a server render that differs from the browser's first read would
+    // break hydration.
+    let file = LocalResource::new(move || get_file(changes().0));
+    let versions = LocalResource::new(move || file_versions(changes().0));
     view! {
         <Transition fallback=|| view! { <p>"Loading file…"</p> }>
             {move || Suspend::new(async move {
-                match file.await {
-                    Ok(detail) => view! {
-                        <FileView detail save restore delete mine/>
+                let (detail, list) = (file.await, versions.await);
+                match detail {
+                    Ok(detail) => {
+                        // Erased types keep the view's type shallow enough to compile.
+                        let file = view! { <FileView detail save restore delete mine/> }.into_any();
+                        let history = list
+                            .ok()
+                            .map(|list| view! { <History id=id() list restore/> }.into_any());
+                        view! { {file}{history} }.into_any()
                     }
-                    .into_any(),
                     Err(error) => view! {
                         <h1>"File unavailable"</h1>
                         <ErrorNotice error/>
@@ -51,11 +68,6 @@ pub fn FilePage() -> impl IntoView {
                 }
             })}
         </Transition>
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                versions.await.ok().map(|list| view! { <History id=id() list restore/> })
-            })}
-        </Suspense>
     }
 }
 
@@ -135,9 +147,9 @@ fn FileView(
 
 #[component]
 fn Outline(symbols: Vec<CodeSymbol>) -> impl IntoView {
-    if symbols.is_empty() {
-        return ().into_any();
-    }
+    // Always the same elements (hidden when empty): the outline appears once the file is
+    // indexed, possibly between the server's render and the browser's hydration.
+    let empty = symbols.is_empty();
     let depth = |symbol: &CodeSymbol| {
         let mut depth = 0;
         let mut parent = symbol.parent;
@@ -163,12 +175,11 @@ fn Outline(symbols: Vec<CodeSymbol>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <nav class="outline card" aria-label="Symbols">
+        <nav class="outline card" aria-label="Symbols" hidden=empty>
             <h2>"Outline"</h2>
             <ul>{items}</ul>
         </nav>
     }
-    .into_any()
 }
 
 #[component]
@@ -238,8 +249,9 @@ fn Editor(
         _ => None,
     };
     let theirs = content.clone();
+    let ready = ready();
     view! {
-        <section class="card" aria-labelledby="edit-file">
+        <section class="card editor" aria-labelledby="edit-file" data-ready=move || ready.get().to_string()>
             <h2 id="edit-file">"Edit"</h2>
             {move || saved().map(|v| view! { <p class="success" role="status">{format!("Saved as version {v}.")}</p> })}
             {move || other_error().map(|error: ApiError| view! { <ErrorNotice error/> })}
@@ -290,20 +302,11 @@ fn History(
     list: Vec<FileVersion>,
     restore: ServerAction<RestoreFile>,
 ) -> impl IntoView {
-    let diff_from = RwSignal::new(None::<u64>);
-    let diff_id = id.clone();
-    let diff = Resource::new(
-        move || diff_from.get(),
-        move |from| {
-            let id = diff_id.clone();
-            async move {
-                match from {
-                    Some(from) => diff_versions(id, from).await.map(Some),
-                    None => Ok(None),
-                }
-            }
-        },
-    );
+    // Loaded on demand, when the user asks for a diff.
+    let diff = Action::new({
+        let id = id.clone();
+        move |from: &u64| diff_versions(id.clone(), *from)
+    });
     let rows = list
         .into_iter()
         .map(|version| {
@@ -311,7 +314,7 @@ fn History(
             let actions = (!version.current).then(|| {
                 let id = id.clone();
                 view! {
-                    <button class="link" on:click=move |_| diff_from.set(Some(number))>"Changes since"</button>
+                    <button class="link" on:click=move |_| { diff.dispatch(number); }>"Changes since"</button>
                     " "
                     <button class="link" on:click=move |_| {
                         restore.dispatch(RestoreFile { id: id.clone(), version: Some(number) });
@@ -320,7 +323,7 @@ fn History(
             });
             view! {
                 <tr data-version=number>
-                    <th scope="row">{number}{version.current.then_some(" (current)")}</th>
+                    <th scope="row">{if version.current { format!("{number} (current)") } else { number.to_string() }}</th>
                     <td><time datetime=version.created_at.clone()>{version.created_at.clone()}</time></td>
                     <td>{version.path}</td>
                     <td>{human_size(version.size)}</td>
@@ -330,8 +333,9 @@ fn History(
             }
         })
         .collect_view();
+    let ready = ready();
     view! {
-        <section class="card" aria-labelledby="history">
+        <section class="card history" aria-labelledby="history" data-ready=move || ready.get().to_string()>
             <h2 id="history">"History"</h2>
             <table class="versions">
                 <thead><tr>
@@ -340,15 +344,10 @@ fn History(
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match diff.await {
-                        Ok(Some(diff)) => view! { <DiffView diff/> }.into_any(),
-                        Ok(None) => ().into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {move || diff.value().get().map(|result| match result {
+                Ok(diff) => view! { <DiffView diff/> }.into_any(),
+                Err(error) => view! { <ErrorNotice error/> }.into_any(),
+            })}
         </section>
     }
 }

@@ -82,7 +82,7 @@ fn ProgressCard(status: IndexStatus) -> impl IntoView {
         .into_iter()
         .map(|failure| {
             view! {
-                <li><a href=format!("/files/{}", failure.file_id)>{failure.path}</a>": " {failure.error}</li>
+                <li><a href=format!("/files/{}", failure.file_id)>{failure.path}</a>{format!(": {}", failure.error)}</li>
             }
         })
         .collect_view();
