@@ -116,6 +116,18 @@ async fn queue(app: &TestApp, user: &Account, project: &str) -> (u64, u64) {
     )
 }
 
+/// The titles of the project's timeline events of one type, newest first.
+async fn timeline_titles(app: &TestApp, user: &Account, project: &str, kind: &str) -> Vec<String> {
+    let uri = format!("/api/projects/{project}/timeline?type={kind}");
+    let timeline = call(app, user, "GET", &uri, None).await.body;
+    timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 fn outcomes(report: &Value) -> Vec<(String, String)> {
     report["files"]
         .as_array()
@@ -270,20 +282,7 @@ async fn new_paths_are_created_same_content_is_a_duplicate_new_content_a_version
     .await;
     assert_eq!(stats.body["file_count"], 2);
     assert_eq!(stats.body["total_bytes"], changed.len() + JS.len());
-    let timeline = call(
-        &app,
-        &alice,
-        "GET",
-        &format!("/api/projects/{project}/timeline?type=file_uploaded"),
-        None,
-    )
-    .await;
-    let titles: Vec<&str> = timeline.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["title"].as_str().unwrap())
-        .collect();
+    let titles = timeline_titles(&app, &alice, &project, "file_uploaded").await;
     assert_eq!(
         titles,
         [
@@ -635,20 +634,7 @@ async fn stale_edits_conflict_and_history_diff_and_restore_work() {
     .await;
     assert_eq!(escape.status, StatusCode::UNPROCESSABLE_ENTITY);
 
-    let timeline = call(
-        &app,
-        &alice,
-        "GET",
-        &format!("/api/projects/{project}/timeline?type=file_updated"),
-        None,
-    )
-    .await;
-    let titles: Vec<&str> = timeline.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["title"].as_str().unwrap())
-        .collect();
+    let titles = timeline_titles(&app, &alice, &project, "file_updated").await;
     assert_eq!(
         titles,
         [

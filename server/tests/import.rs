@@ -3,24 +3,13 @@
 
 mod support;
 
-use serde_json::json;
-use support::{http, http_json, kiln, run, serve, stdout};
+use support::{alice_with_project, http, kiln, run, serve, stdout};
 
 #[test]
 fn import_honours_gitignore_and_resyncs_only_what_changed() {
     let data = tempfile::tempdir().unwrap();
     let (_server, addr, _log) = serve(&mut kiln(data.path()));
-    let credentials = json!({"email": "alice@example.com", "password": "correct horse battery"});
-    let registered = http_json(&addr, "POST", "/api/auth/register", None, &credentials);
-    let token = registered.body["access_token"].as_str().unwrap().to_owned();
-    let created = http_json(
-        &addr,
-        "POST",
-        "/api/projects",
-        Some(&token),
-        &json!({"name": "imported"}),
-    );
-    let project = created.body["id"].as_str().unwrap().to_owned();
+    let (token, project) = alice_with_project(&addr, "imported");
 
     let tree = tempfile::tempdir().unwrap();
     let root = tree.path();

@@ -6,8 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use support::{HttpReply, http, http_json, kiln, serve};
+use support::{HttpReply, alice_with_project, http, kiln, serve};
 
 const KEYS: &str = "k1:a-long-random-secret-for-the-restart-test";
 const FILES: usize = 120;
@@ -53,18 +52,7 @@ fn upload_body(boundary: &str) -> Vec<u8> {
 fn a_killed_server_resumes_its_indexing_backlog_on_restart() {
     let data = tempfile::tempdir().unwrap();
     let (server, addr, _log) = serve(kiln(data.path()).env("KILN_JWT_KEYS", KEYS));
-    let credentials = json!({"email": "alice@example.com", "password": "correct horse battery"});
-    let registered = http_json(&addr, "POST", "/api/auth/register", None, &credentials);
-    assert_eq!(registered.status, 201, "{}", registered.text);
-    let token = registered.body["access_token"].as_str().unwrap().to_owned();
-    let created = http_json(
-        &addr,
-        "POST",
-        "/api/projects",
-        Some(&token),
-        &json!({"name": "big"}),
-    );
-    let project = created.body["id"].as_str().unwrap().to_owned();
+    let (token, project) = alice_with_project(&addr, "big");
 
     let boundary = "restart-boundary";
     let uploaded = http(

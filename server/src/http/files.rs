@@ -166,21 +166,10 @@ async fn read_files(
             let size = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
             total = total.saturating_add(size);
             if u64::try_from(bytes.len()).unwrap_or(u64::MAX) + size > limits.max_file_bytes {
-                return Err(ApiError::too_large(
-                    format!("{name:?} is larger than {} bytes", limits.max_file_bytes),
-                    limits.max_file_bytes,
-                )
-                .into());
+                return Err(limits.file_too_large(&name).into());
             }
             if total > limits.max_request_bytes {
-                return Err(ApiError::too_large(
-                    format!(
-                        "the upload holds more than {} bytes",
-                        limits.max_request_bytes
-                    ),
-                    limits.max_request_bytes,
-                )
-                .into());
+                return Err(limits.upload_too_large().into());
             }
             bytes.extend_from_slice(&chunk);
         }

@@ -223,3 +223,18 @@ pub fn http_json(
         body.to_string().as_bytes(),
     )
 }
+
+/// Registers alice on a running Kiln and creates a project named `name`: her access
+/// token and the project's id.
+pub fn alice_with_project(addr: &str, name: &str) -> (String, String) {
+    let credentials =
+        serde_json::json!({"email": "alice@example.com", "password": "correct horse battery"});
+    let registered = http_json(addr, "POST", "/api/auth/register", None, &credentials);
+    assert_eq!(registered.status, 201, "{}", registered.text);
+    let token = registered.body["access_token"].as_str().unwrap().to_owned();
+    let body = serde_json::json!({ "name": name });
+    let created = http_json(addr, "POST", "/api/projects", Some(&token), &body);
+    assert_eq!(created.status, 201, "{}", created.text);
+    let project = created.body["id"].as_str().unwrap().to_owned();
+    (token, project)
+}

@@ -7,7 +7,7 @@ use std::io::{Cursor, Read};
 
 use kiln_types::ApiError;
 
-use super::{FileSettings, upload::IncomingFile, upload::too_large_file};
+use super::{FileSettings, upload::IncomingFile};
 use crate::ServiceError;
 
 /// Most entries one archive may hold.
@@ -70,7 +70,7 @@ impl Budget<'_> {
             .map_err(|e| self.unreadable(&e))?;
         let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         if size > per_file {
-            return Err(too_large_file(&name, per_file));
+            return Err(self.limits.file_too_large(&name).into());
         }
         self.total += size;
         if self.total > self.limits.max_request_bytes {

@@ -7,10 +7,8 @@ use kiln_types::{
 use surrealdb::types::SurrealValue;
 
 use super::{
-    FileService, NewContent, TIME_FORMAT,
-    diff::diff,
-    normalize_path, not_found, unsigned,
-    upload::{WRITE_ATTEMPTS, too_large_file},
+    FileService, NewContent, TIME_FORMAT, diff::diff, normalize_path, not_found, unsigned,
+    upload::WRITE_ATTEMPTS,
 };
 use crate::{
     ServiceError,
@@ -130,9 +128,8 @@ impl FileService {
         };
         let new = match edit.content {
             Some(content) => {
-                let limit = self.settings.max_file_bytes;
-                if u64::try_from(content.len()).unwrap_or(u64::MAX) > limit {
-                    return Err(too_large_file(&path, limit));
+                if u64::try_from(content.len()).unwrap_or(u64::MAX) > self.settings.max_file_bytes {
+                    return Err(self.settings.file_too_large(&path).into());
                 }
                 NewContent::read(path, content.into_bytes())
             }

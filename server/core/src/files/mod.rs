@@ -18,8 +18,8 @@ mod words;
 use std::sync::Arc;
 
 use kiln_types::{
-    CodeSymbol, FileDetail, FileSummary, IndexFailure, IndexState, IndexStatus, SymbolKind,
-    TextSpan,
+    ApiError, CodeSymbol, FileDetail, FileSummary, IndexFailure, IndexState, IndexStatus,
+    SymbolKind, TextSpan,
 };
 use surrealdb::types::SurrealValue;
 use tokio::sync::{Notify, watch};
@@ -66,6 +66,20 @@ impl Default for FileSettings {
             max_request_bytes: 50 << 20,
             store_binary: true,
         }
+    }
+}
+
+impl FileSettings {
+    /// 413 for a file over the per-file limit.
+    pub fn file_too_large(&self, name: &str) -> ApiError {
+        let limit = self.max_file_bytes;
+        ApiError::too_large(format!("{name:?} is larger than {limit} bytes"), limit)
+    }
+
+    /// 413 for an upload over the per-request limit.
+    pub fn upload_too_large(&self) -> ApiError {
+        let limit = self.max_request_bytes;
+        ApiError::too_large(format!("the upload holds more than {limit} bytes"), limit)
     }
 }
 

@@ -105,18 +105,11 @@ impl FileService {
             for entry in entries {
                 let size = u64::try_from(entry.bytes.len()).unwrap_or(u64::MAX);
                 if size > limits.max_file_bytes {
-                    return Err(too_large_file(&entry.name, limits.max_file_bytes));
+                    return Err(limits.file_too_large(&entry.name).into());
                 }
                 total = total.saturating_add(size);
                 if total > limits.max_request_bytes {
-                    return Err(ApiError::too_large(
-                        format!(
-                            "the upload holds more than {} bytes",
-                            limits.max_request_bytes
-                        ),
-                        limits.max_request_bytes,
-                    )
-                    .into());
+                    return Err(limits.upload_too_large().into());
                 }
                 expanded.push(entry);
             }
@@ -195,8 +188,4 @@ fn uploaded(new: &NewContent) -> UploadedFile {
         binary: new.binary,
         note: new.note.clone(),
     }
-}
-
-pub(super) fn too_large_file(name: &str, limit: u64) -> ServiceError {
-    ApiError::too_large(format!("{name:?} is larger than {limit} bytes"), limit).into()
 }
