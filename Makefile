@@ -32,21 +32,40 @@ export LEPTOS_RELOAD_PORT := 3001
 export SERVER_FN_OVERRIDE_KEY := kiln
 
 KILN_BIN := $(CARGO_TARGET_DIR)/release/kiln
+# Made by `build` when the site and the binary are current (lives with the site, in
+# the checkout, so a fresh clone always builds).
+SITE_STAMP := $(LEPTOS_SITE_ROOT)/.built
 SURREAL_SERVER := $(CARGO_TARGET_DIR)/surreal-server/release/kiln-test-surreal-server
 E2E_ADDR := 127.0.0.1:3107
 
-.PHONY: run build test test-rust test-plugins test-e2e test-examples lint fmt tools rust-tools web-tools browser plugins surreal-server clean-data bench
+.PHONY: run build check test test-rust test-plugins test-e2e test-examples lint fmt tools rust-tools web-tools browser plugins surreal-server clean-data bench
 
 ## run: build everything and serve Kiln at http://$(LEPTOS_SITE_ADDR) on ./data
 run: build
 	$(KILN_BIN) serve
 
 ## build: the bundled plugins, the server and the hydrated site (release)
-build: tools plugins
+build: tools plugins $(SITE_STAMP)
+
+# `cargo leptos build` re-generates and re-optimises the browser bundle every time
+# (≈ 45 s), so it runs only when a source changed since the site was built — or the
+# binary did (another checkout sharing the target directory rebuilt it).
+SITE_SOURCES := $(shell find app frontend server/src server/core server/plugin-host plugins migrations wit \
+	-type f \( -name '*.rs' -o -name '*.surql' -o -name '*.wit' -o -name '*.css' -o -name 'Cargo.toml' \) \
+	-not -path '*/target/*' -not -path '*/dist/*' 2>/dev/null) $(wildcard app/public/*) Cargo.toml Cargo.lock
+$(SITE_STAMP): $(SITE_SOURCES) $(wildcard $(KILN_BIN))
 	cargo leptos build --release
+	touch $@
 
 ## test: every Rust test, the plugin tests on real .wasm, Playwright in Chromium
 test: tools plugins lint test-plugins test-rust test-e2e test-examples
+
+## check: the fast lane before `make test`: formatting, clippy on the host crates, and
+## every crate's unit tests (no integration tests, no browser, no SurrealDB server)
+check: plugins
+	cargo fmt --all --check
+	cargo clippy --release --workspace --exclude kiln-frontend --all-targets -- -D warnings
+	cargo test --release --workspace --exclude kiln-frontend --lib
 
 # The app crate's tests run with `ssr`: the server depends on `kiln-app/ssr`.
 test-rust: plugins surreal-server

@@ -3,6 +3,10 @@
 mod csrf_client;
 mod pages;
 pub mod server_fns;
+
+/// Pages a visitor without a session may open; every other page needs one (the
+/// server's route table reads this next to the routes below).
+pub const PUBLIC_PAGES: &[&str] = &["/login", "/register"];
 mod session;
 #[cfg(feature = "hydrate")]
 mod upload;

@@ -67,13 +67,34 @@ mod ssr {
         error
     }
 
+    /// The edge of server functions: a server error is logged here, once, with its
+    /// internal cause (the envelope never carries it).
     pub fn failed(error: ServiceError) -> ApiError {
+        if error.is_server_error() {
+            tracing::error!(cause = %error, "server function failed");
+        }
         fail(error.to_api_error())
     }
 
     /// The caller, as the server's authentication layer found them.
     pub fn principal() -> Result<Principal, ApiError> {
         caller().ok_or_else(|| fail(ApiError::new(ErrorKind::Unauthorized, "log in first")))
+    }
+
+    /// The caller's project `id`: the proof project services take (401, 403, 404).
+    pub async fn project_scope(id: &str) -> Result<kiln_core::access::ProjectScope, ApiError> {
+        let principal = principal()?;
+        kiln_core::access::project(&services()?.db, &principal, id)
+            .await
+            .map_err(failed)
+    }
+
+    /// The caller's file `id`: the proof file services take (401, 403, 404).
+    pub async fn file_scope(id: &str) -> Result<kiln_core::access::FileScope, ApiError> {
+        let principal = principal()?;
+        kiln_core::access::file(&services()?.db, &principal, id)
+            .await
+            .map_err(failed)
     }
 
     /// The caller, if logged in (for the routes anonymous visitors may call too).
@@ -237,7 +258,7 @@ pub async fn update_project(
     model: String,
     instructions: String,
 ) -> Result<Project, ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::project_scope(&id).await?;
     let patch = kiln_types::ProjectPatch {
         name: Some(name),
         description: Some(description),
@@ -248,14 +269,14 @@ pub async fn update_project(
     };
     ssr::services()?
         .projects
-        .update(&principal, &id, patch)
+        .update(&scope, patch)
         .await
         .map_err(ssr::failed)
 }
 
 #[server(client = CsrfClient)]
 pub async fn change_project_status(id: String, status: String) -> Result<Project, ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::project_scope(&id).await?;
     let status = kiln_types::ProjectStatus::parse(&status).ok_or_else(|| {
         ssr::fail(ApiError::invalid_field(
             "status",
@@ -264,7 +285,7 @@ pub async fn change_project_status(id: String, status: String) -> Result<Project
     })?;
     ssr::services()?
         .projects
-        .change_status(&principal, &id, status)
+        .change_status(&scope, status)
         .await
         .map_err(ssr::failed)
 }
@@ -272,10 +293,10 @@ pub async fn change_project_status(id: String, status: String) -> Result<Project
 /// Deletes the project, then goes back to the list.
 #[server(client = CsrfClient)]
 pub async fn delete_project(id: String) -> Result<(), ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::project_scope(&id).await?;
     ssr::services()?
         .projects
-        .delete(&principal, &id)
+        .delete(&scope)
         .await
         .map_err(ssr::failed)?;
     leptos_axum::redirect("/");
@@ -285,20 +306,20 @@ pub async fn delete_project(id: String) -> Result<(), ApiError> {
 /// The newest events of a project.
 #[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
 pub async fn project_timeline(id: String) -> Result<Page<TimelineEvent>, ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::project_scope(&id).await?;
     ssr::services()?
         .timeline
-        .for_project(&principal, &id, &Default::default())
+        .for_project(&scope, &Default::default())
         .await
         .map_err(ssr::failed)
 }
 
 #[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
 pub async fn get_project(id: String) -> Result<Project, ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::project_scope(&id).await?;
     ssr::services()?
         .projects
-        .get(&principal, &id)
+        .get(&scope)
         .await
         .map_err(ssr::failed)
 }

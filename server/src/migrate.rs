@@ -32,7 +32,7 @@ pub async fn run(config: &Config, action: Action) -> anyhow::Result<()> {
             }
         }
         Action::Up => {
-            let applied = migrator.up().await?;
+            let applied = kiln_core::migrations::prepare(&db).await?;
             println!("applied {} migration(s)", applied.len());
         }
         Action::Down => match migrator.down().await? {

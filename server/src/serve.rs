@@ -1,12 +1,10 @@
 //! `kiln serve`: open the database, migrate, load plugins, listen until told to stop.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use kiln_core::{
-    AuthService, PluginRegistry, PluginSettings, Services,
-    auth::TokenSigner,
-    migrations::{Migrator, bundled},
+    AuthService, PluginRegistry, PluginSettings, Services, auth::TokenSigner, jobs::Supervisor,
 };
 use kiln_plugin_host::{PluginEngine, PluginLimits};
 use leptos::prelude::LeptosOptions;
@@ -15,6 +13,9 @@ use crate::{
     config::Config,
     http::{AppState, router},
 };
+
+/// How long background jobs get to stop after the HTTP server has drained.
+const JOBS_SHUTDOWN: Duration = Duration::from_secs(10);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     // Fail fast: without its database Kiln cannot do anything useful.
@@ -26,7 +27,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 redact_url(&config.database.url)
             )
         })?;
-    let applied = Migrator::new(&db, bundled()).up().await?;
+    let applied = kiln_core::migrations::prepare(&db).await?;
     tracing::info!(applied = applied.len(), "database schema is current");
 
     let mut engine = PluginEngine::new()?;
@@ -49,9 +50,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let auth = auth_service(&config, &db)?;
     let services = Services::new(db, auth, plugins, config.files);
-    // Indexing outlives requests: it resumes the stored backlog now and runs until exit.
-    let indexer = services.files.indexer().await?;
-    tokio::spawn(indexer.run());
+    // Background jobs outlive requests: the indexer resumes the stored backlog now and
+    // runs until shutdown.
+    let jobs = Supervisor::new();
+    services
+        .files
+        .start_indexer(&jobs, config.database.is_embedded())
+        .await?;
 
     let leptos_options = leptos_options(&config)?;
     let app = router(AppState::new(services, leptos_options, config.http.clone()));
@@ -63,8 +68,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown({
+        // Jobs are told to stop as soon as the signal comes, while requests drain.
+        let stop = jobs.token();
+        async move {
+            shutdown_signal().await;
+            stop.cancel();
+        }
+    })
     .await?;
+    jobs.shutdown(JOBS_SHUTDOWN).await;
     tracing::info!("Kiln stopped");
     Ok(())
 }

@@ -13,30 +13,30 @@ use super::ssr;
 /// The project's files, by path.
 #[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
 pub async fn project_files(project_id: String) -> Result<Vec<FileSummary>, ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::project_scope(&project_id).await?;
     ssr::services()?
         .files
-        .list(&principal, &project_id, false)
+        .list(&scope, false)
         .await
         .map_err(ssr::failed)
 }
 
 #[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
 pub async fn index_progress(project_id: String) -> Result<IndexStatus, ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::project_scope(&project_id).await?;
     ssr::services()?
         .files
-        .index_status(&principal, &project_id)
+        .index_status(&scope)
         .await
         .map_err(ssr::failed)
 }
 
 #[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
 pub async fn get_file(id: String) -> Result<FileDetail, ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::file_scope(&id).await?;
     ssr::services()?
         .files
-        .get(&principal, &id)
+        .get(&scope)
         .await
         .map_err(ssr::failed)
 }
@@ -45,7 +45,7 @@ pub async fn get_file(id: String) -> Result<FileDetail, ApiError> {
 /// current version in the error.
 #[server(client = CsrfClient)]
 pub async fn save_file(id: String, version: u64, content: String) -> Result<FileSummary, ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::file_scope(&id).await?;
     let edit = kiln_types::FileEdit {
         version,
         content: Some(content),
@@ -53,27 +53,27 @@ pub async fn save_file(id: String, version: u64, content: String) -> Result<File
     };
     ssr::services()?
         .files
-        .edit(&principal, &id, edit)
+        .edit(&scope, edit)
         .await
         .map_err(ssr::failed)
 }
 
 #[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
 pub async fn file_versions(id: String) -> Result<Vec<FileVersion>, ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::file_scope(&id).await?;
     ssr::services()?
         .files
-        .versions(&principal, &id)
+        .versions(&scope)
         .await
         .map_err(ssr::failed)
 }
 
 #[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
 pub async fn diff_versions(id: String, from: u64) -> Result<FileDiff, ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::file_scope(&id).await?;
     ssr::services()?
         .files
-        .diff(&principal, &id, from, None)
+        .diff(&scope, from, None)
         .await
         .map_err(ssr::failed)
 }
@@ -81,20 +81,20 @@ pub async fn diff_versions(id: String, from: u64) -> Result<FileDiff, ApiError> 
 /// Brings back `version` as a new version; without one, undeletes the file.
 #[server(client = CsrfClient)]
 pub async fn restore_file(id: String, version: Option<u64>) -> Result<FileSummary, ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::file_scope(&id).await?;
     ssr::services()?
         .files
-        .restore(&principal, &id, version)
+        .restore(&scope, version)
         .await
         .map_err(ssr::failed)
 }
 
 #[server(client = CsrfClient)]
 pub async fn delete_file(id: String) -> Result<(), ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::file_scope(&id).await?;
     ssr::services()?
         .files
-        .delete(&principal, &id)
+        .delete(&scope)
         .await
         .map_err(ssr::failed)
 }
@@ -106,7 +106,7 @@ pub async fn search_code(
     language: Option<String>,
     path: Option<String>,
 ) -> Result<SearchResults, ApiError> {
-    let principal = ssr::principal()?;
+    let scope = ssr::project_scope(&project_id).await?;
     let query = kiln_types::SearchQuery {
         q,
         language,
@@ -115,7 +115,7 @@ pub async fn search_code(
     };
     ssr::services()?
         .files
-        .search(&principal, &project_id, &query)
+        .search(&scope, &query)
         .await
         .map_err(ssr::failed)
 }

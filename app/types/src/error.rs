@@ -43,6 +43,24 @@ impl ErrorKind {
         }
     }
 
+    /// The `type` value on the wire, e.g. `not_found`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::ValidationError => "validation_error",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::RateLimitExceeded => "rate_limit_exceeded",
+            Self::ServiceUnavailable => "service_unavailable",
+            Self::InternalError => "internal_error",
+            Self::Unknown => "unknown",
+        }
+    }
+
     /// The HTTP status this kind of error is answered with.
     pub fn http_status(self) -> u16 {
         match self {
@@ -71,13 +89,21 @@ pub struct FieldError {
 
 /// The one error envelope of every Kiln API: REST, WebSocket and server functions.
 ///
-/// `{"type": "...", "detail": "...", "request_id": "...", "fields": [...]}`
+/// `{"type": "...", "code": "...", "detail": "...", "request_id": "...", "fields": [...],
+/// "details": {...}}`. `type` is the broad class (one per HTTP status); `code` the
+/// precise reason clients branch on (`stale_version`, `name_taken`, … — the `type`
+/// itself when there is nothing more precise); `details` the facts that go with the
+/// code (e.g. `{"resource": "file"}` for `not_found`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{detail}")]
 pub struct ApiError {
     #[serde(rename = "type")]
     pub kind: ErrorKind,
+    /// The precise, stable reason (`stale_version`, `name_taken`, `illegal_transition`…);
+    /// the `type` value when there is none more precise. Empty from older servers.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
     /// Human-readable explanation, safe to show to the user.
     pub detail: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,6 +117,10 @@ pub struct ApiError {
     /// `current_sha256`). Boxed: errors travel by value and are rarely this one.
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub current: Option<Box<CurrentVersion>>,
+    /// Facts that go with `code`, as a JSON object (absent when there are none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub details: Option<serde_json::Value>,
 }
 
 /// Where a document is now, for a client whose edit was made on an older version.
@@ -106,11 +136,29 @@ impl ApiError {
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
         Self {
             kind,
+            code: kind.as_str().to_owned(),
             detail: detail.into(),
             request_id: None,
             fields: Vec::new(),
             limit: None,
             current: None,
+            details: None,
+        }
+    }
+
+    /// The same error with a precise `code`.
+    pub fn with_code(self, code: &str) -> Self {
+        Self {
+            code: code.to_owned(),
+            ..self
+        }
+    }
+
+    /// The same error with `details`.
+    pub fn with_details(self, details: serde_json::Value) -> Self {
+        Self {
+            details: Some(details),
+            ..self
         }
     }
 

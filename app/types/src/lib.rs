@@ -8,6 +8,7 @@ mod code;
 mod error;
 mod file;
 pub mod highlight;
+mod ids;
 mod plugin;
 mod project;
 mod snippet;
@@ -25,6 +26,7 @@ pub use file::{
     IndexFailure, IndexState, IndexStatus, RestoreRequest, SearchHit, SearchQuery, SearchResults,
     UploadOutcome, UploadReport, UploadedFile,
 };
+pub use ids::{FileId, MessageId, ProjectId, ThreadId, UserId};
 pub use plugin::{PluginPatch, PluginSummary};
 pub use project::{
     NewProject, PROJECT_DESCRIPTION_MAX_CHARS, PROJECT_NAME_MAX_CHARS, PROJECT_SETTING_MAX_CHARS,

@@ -1,52 +1,52 @@
 use serde::{Deserialize, Serialize};
 
-/// What happened. New kinds are added as features arrive; clients treat unknown kinds
-/// as generic events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum EventType {
-    ProjectCreated,
-    ProjectUpdated,
-    StatusChanged,
-    ProjectDeleted,
-    FileUploaded,
-    FileUpdated,
-    FileDeleted,
-    ThreadCreated,
-    /// A kind this build does not know yet (a newer server).
-    #[serde(other)]
-    Other,
+/// Declares the event kinds once: the enum, its wire names and the list of known
+/// kinds all come from one table.
+macro_rules! event_types {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// What happened. New kinds are added as features arrive (one line in the table
+        /// below); clients treat unknown kinds as generic events.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum EventType {
+            $($(#[$doc])* #[serde(rename = $name)] $variant,)*
+            /// A kind this build does not know yet (a newer server).
+            #[serde(other, rename = "other")]
+            Other,
+        }
+
+        impl EventType {
+            /// Every kind this build knows.
+            pub const KNOWN: &'static [Self] = &[$(Self::$variant),*];
+
+            /// The wire name, e.g. `status_changed`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                    Self::Other => "other",
+                }
+            }
+        }
+    };
+}
+
+event_types! {
+    ProjectCreated => "project_created",
+    ProjectUpdated => "project_updated",
+    StatusChanged => "status_changed",
+    ProjectDeleted => "project_deleted",
+    FileUploaded => "file_uploaded",
+    FileUpdated => "file_updated",
+    FileDeleted => "file_deleted",
+    ThreadCreated => "thread_created",
 }
 
 impl EventType {
-    pub const KNOWN: [Self; 8] = [
-        Self::ProjectCreated,
-        Self::ProjectUpdated,
-        Self::StatusChanged,
-        Self::ProjectDeleted,
-        Self::FileUploaded,
-        Self::FileUpdated,
-        Self::FileDeleted,
-        Self::ThreadCreated,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ProjectCreated => "project_created",
-            Self::ProjectUpdated => "project_updated",
-            Self::StatusChanged => "status_changed",
-            Self::ProjectDeleted => "project_deleted",
-            Self::FileUploaded => "file_uploaded",
-            Self::FileUpdated => "file_updated",
-            Self::FileDeleted => "file_deleted",
-            Self::ThreadCreated => "thread_created",
-            Self::Other => "other",
-        }
-    }
-
     pub fn parse(value: &str) -> Option<Self> {
-        Self::KNOWN.into_iter().find(|kind| kind.as_str() == value)
+        Self::KNOWN
+            .iter()
+            .copied()
+            .find(|kind| kind.as_str() == value)
     }
 }
 

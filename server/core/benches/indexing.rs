@@ -12,10 +12,10 @@ use std::{
 
 use kiln_core::{
     ParserService, PluginRegistry, PluginSettings, Principal, ProjectService, TimelineService,
+    access,
     db::{DbConfig, connect},
     events::EventDispatcher,
     files::{FileService, FileSettings, IncomingFile},
-    migrations::{Migrator, bundled},
 };
 use kiln_plugin_host::{PluginEngine, PluginLimits};
 use kiln_types::NewProject;
@@ -114,8 +114,7 @@ async fn main() {
     );
 
     let db = connect(&DbConfig::memory()).await.expect("database");
-    Migrator::new(&db, bundled())
-        .up()
+    kiln_core::migrations::prepare(&db)
         .await
         .expect("migrations");
     db.query("CREATE user:bench SET email = 'bench@example.org'")
@@ -136,12 +135,13 @@ async fn main() {
         .expect("plugins (run `make plugins`)");
     let parsers = ParserService::new(plugins);
     let timeline = TimelineService::new(db.clone());
-    let events = EventDispatcher::new(vec![Arc::new(timeline)]);
+    let events = EventDispatcher::new(vec![Arc::new(timeline)], Default::default());
     let principal = Principal {
         user_id: "bench".into(),
         is_admin: false,
         session_id: String::new(),
         csrf_token: String::new(),
+        expires_at: u64::MAX,
     };
     let project = ProjectService::new(db.clone(), events.clone())
         .create(
@@ -171,10 +171,13 @@ async fn main() {
 
     let service = FileService::new(db.clone(), events, parsers, FileSettings::default());
     let indexer = service.indexer().await.expect("indexer");
+    let scope = access::project(&db, &principal, &project.id)
+        .await
+        .expect("scope");
     let started = Instant::now();
     for batch in files.chunks(200) {
         service
-            .upload(&principal, &project.id, batch.to_vec())
+            .upload(&scope, batch.to_vec())
             .await
             .expect("upload");
     }
@@ -182,24 +185,21 @@ async fn main() {
     let started = Instant::now();
     while indexer.step().await.expect("indexing") > 0 {}
     let index_seconds = started.elapsed().as_secs_f64();
-    let status = service
-        .index_status(&principal, &project.id)
-        .await
-        .expect("status");
+    let status = service.index_status(&scope).await.expect("status");
 
-    // What a files page costs on this project: the listing and the indexing progress.
+    // What a files page costs on this project: the listing and the indexing progress,
+    // each with the access check a request makes.
     let started = Instant::now();
-    let listed = service
-        .list(&principal, &project.id, false)
+    let scope = access::project(&db, &principal, &project.id)
         .await
-        .expect("list")
-        .len();
+        .expect("scope");
+    let listed = service.list(&scope, false).await.expect("list").len();
     let list_ms = started.elapsed().as_secs_f64() * 1e3;
     let started = Instant::now();
-    service
-        .index_status(&principal, &project.id)
+    let scope = access::project(&db, &principal, &project.id)
         .await
-        .expect("status");
+        .expect("scope");
+    service.index_status(&scope).await.expect("status");
     let status_ms = started.elapsed().as_secs_f64() * 1e3;
     let total = upload_seconds + index_seconds;
     let row = |label: &str, seconds: f64| {

@@ -1,16 +1,21 @@
 //! Domain events: what services announce after they change something. One dispatcher
-//! hands each event to every subscriber (the timeline now; the WebSocket broadcast and
-//! metrics later), so services never write to each other's tables.
+//! hands each event to the synchronous subscribers (the timeline, so a client sees its
+//! change there at once), then to the [`EventHub`] by topic for everyone else (push
+//! channels, metrics) off the request path. Services never write to each other's
+//! tables.
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use kiln_types::ProjectStatus;
-use tokio::sync::broadcast;
+use kiln_types::{EventType, ProjectStatus};
+use serde::Serialize;
 
-use crate::ServiceError;
+use crate::{
+    ServiceError,
+    hub::{EventHub, Topic},
+};
 
 /// The project an event is about, as it was when the event happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProjectRef {
     pub id: String,
     pub name: String,
@@ -20,7 +25,10 @@ pub struct ProjectRef {
 /// One field's change: `{"from": …, "to": …}`.
 pub type FieldChanges = serde_json::Map<String, serde_json::Value>;
 
-#[derive(Debug, Clone, PartialEq)]
+/// On the hub each event is a JSON object tagged with its timeline type
+/// (`{"type": "file_updated", …}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum DomainEvent {
     ProjectCreated {
         project: ProjectRef,
@@ -42,6 +50,7 @@ pub enum DomainEvent {
         actor_id: String,
     },
     /// One upload or import: the paths it created and the ones it gave a new version.
+    #[serde(rename = "file_uploaded")]
     FilesUploaded {
         project: ProjectRef,
         actor_id: String,
@@ -65,7 +74,8 @@ pub enum DomainEvent {
 }
 
 /// How a file came to its new version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
 pub enum FileChange {
     Edited,
     Renamed {
@@ -79,6 +89,28 @@ pub enum FileChange {
 }
 
 impl DomainEvent {
+    /// The timeline type, also the `type` of its JSON.
+    pub fn kind(&self) -> EventType {
+        match self {
+            Self::ProjectCreated { .. } => EventType::ProjectCreated,
+            Self::ProjectUpdated { .. } => EventType::ProjectUpdated,
+            Self::StatusChanged { .. } => EventType::StatusChanged,
+            Self::ProjectDeleted { .. } => EventType::ProjectDeleted,
+            Self::FilesUploaded { .. } => EventType::FileUploaded,
+            Self::FileUpdated { .. } => EventType::FileUpdated,
+            Self::FileDeleted { .. } => EventType::FileDeleted,
+        }
+    }
+
+    /// Who hears about it: the project, and its owner across their projects.
+    pub fn topics(&self) -> Vec<Topic> {
+        let project = self.project();
+        vec![
+            Topic::Project(project.id.clone()),
+            Topic::User(project.owner_id.clone()),
+        ]
+    }
+
     pub fn project(&self) -> &ProjectRef {
         match self {
             Self::ProjectCreated { project, .. }
@@ -101,28 +133,26 @@ pub trait EventSubscriber: Send + Sync {
     fn handle<'a>(&'a self, event: &'a DomainEvent) -> HandlerFuture<'a>;
 }
 
-/// Delivers every event to every subscriber, in order, before `publish` returns (so a
-/// client that changed something sees it on the timeline at once), then to live
-/// listeners.
+/// Delivers every event to every synchronous subscriber, in order, before `publish`
+/// returns (so a client that changed something sees it on the timeline at once), then
+/// to the hub's topics without waiting for anyone.
 #[derive(Clone)]
 pub struct EventDispatcher {
     subscribers: Arc<[Arc<dyn EventSubscriber>]>,
-    live: broadcast::Sender<Arc<DomainEvent>>,
+    hub: EventHub,
 }
 
 impl EventDispatcher {
-    pub fn new(subscribers: Vec<Arc<dyn EventSubscriber>>) -> Self {
-        let (live, _) = broadcast::channel(1024);
+    pub fn new(subscribers: Vec<Arc<dyn EventSubscriber>>, hub: EventHub) -> Self {
         Self {
             subscribers: subscribers.into(),
-            live,
+            hub,
         }
     }
 
-    /// Events as they happen, for push channels. A receiver that falls behind misses
-    /// events (and is told so) instead of slowing anyone down.
-    pub fn listen(&self) -> broadcast::Receiver<Arc<DomainEvent>> {
-        self.live.subscribe()
+    /// The hub events go to, for push channels: subscribe by [`Topic`].
+    pub fn hub(&self) -> &EventHub {
+        &self.hub
     }
 
     /// The change is already committed when this runs: a subscriber that fails is
@@ -133,7 +163,7 @@ impl EventDispatcher {
                 tracing::error!(subscriber = subscriber.name(), %error, ?event, "event subscriber failed");
             }
         }
-        // No live listener is not an error.
-        let _ = self.live.send(Arc::new(event));
+        self.hub
+            .publish(event.kind().as_str(), event.topics(), &event);
     }
 }

@@ -3,21 +3,22 @@
 
 pub mod access;
 pub mod auth;
-pub mod db;
 mod error;
 pub mod events;
 pub mod files;
+pub mod hub;
+pub mod jobs;
 pub mod markdown;
-pub mod migrations;
-pub mod pagination;
 pub mod parsing;
 pub mod plugins;
 mod projects;
 mod snippets;
+pub mod store;
+pub use store::{db, migrations, pagination};
 mod timeline;
 
 pub use auth::{AuthService, Principal};
-pub use error::ServiceError;
+pub use error::{Conflict, ServiceError};
 pub use parsing::ParserService;
 pub use plugins::{PluginRegistry, PluginSettings};
 pub use projects::ProjectService;
@@ -46,7 +47,11 @@ impl Services {
         file_settings: files::FileSettings,
     ) -> Self {
         let timeline = TimelineService::new(db.clone());
-        let events = events::EventDispatcher::new(vec![std::sync::Arc::new(timeline.clone())]);
+        // One hub for everything: the auth service announces ended sessions on it too.
+        let events = events::EventDispatcher::new(
+            vec![std::sync::Arc::new(timeline.clone())],
+            auth.hub().clone(),
+        );
         let parsers = ParserService::new(plugins.clone());
         Self {
             files: files::FileService::new(

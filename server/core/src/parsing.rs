@@ -2,7 +2,8 @@
 //! for the file, falling back through the others that claim it, and finally to the
 //! built-in generic parser — so a file always gets chunks, whatever the plugins do.
 
-use kiln_plugin_host::PluginError;
+use std::sync::Arc;
+
 use kiln_plugin_sdk::parser::LanguageParser;
 use kiln_types::ParsedFile;
 
@@ -30,39 +31,20 @@ impl ParserService {
 
     /// Parses `source` (the file at `path` inside its project).
     pub async fn parse(&self, path: &str, source: String) -> Result<ParsedFile, ServiceError> {
-        let parsers = self.plugins.parsers_for(path);
-        let slot = if parsers.is_empty() {
-            None
-        } else {
-            self.plugins.slot().await
-        };
-        let (path, budget) = (path.to_owned(), self.max_chunk_bytes);
-        // Plugin calls block a thread for up to their deadline: keep them off the
-        // async workers.
-        tokio::task::spawn_blocking(move || {
-            // Without a slot (none claims the file, or all stayed busy) only the
-            // built-in parser runs; with one, the slot is held until the plugins are done.
-            if let Some(_slot) = slot {
-                for parser in parsers {
-                    match parser.parse(&path, &source, budget) {
-                        Ok(parsed) => return Ok(parsed),
-                        Err(error) => log_failure(parser.id(), &path, &error),
-                    }
-                }
-            }
-            built_in(&path, &source, budget)
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("parser task failed: {e}")))?
+        let budget = self.max_chunk_bytes;
+        let input: Arc<(String, String)> = Arc::new((path.to_owned(), source));
+        let fallback = input.clone();
+        self.plugins
+            .call_with_fallback(
+                "parsing",
+                self.plugins.parsers_for(path),
+                move |parser| parser.parse(&input.0, &input.1, budget),
+                // The built-in parser takes any input the plugins refuse.
+                |_| false,
+                move || built_in(&fallback.0, &fallback.1, budget),
+            )
+            .await
     }
-}
-
-fn log_failure(plugin: &str, path: &str, error: &PluginError) {
-    let stderr_tail = match error {
-        PluginError::Crashed { stderr_tail, .. } => stderr_tail.as_str(),
-        _ => "",
-    };
-    tracing::warn!(plugin, path, code = error.code(), %error, stderr_tail, "parser failed; trying the next one");
 }
 
 /// The generic parser, compiled natively; its answer passes the same checks as a

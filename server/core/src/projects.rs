@@ -4,116 +4,24 @@ use kiln_types::{
     NewProject, Page, Project, ProjectPatch, ProjectSettings, ProjectStats, ProjectStatus,
 };
 use serde_json::json;
-use surrealdb::types::SurrealValue;
 
 use crate::{
     ServiceError,
-    access::require_project_owner,
+    access::ProjectScope,
     auth::Principal,
     db::Db,
-    events::{DomainEvent, EventDispatcher, FieldChanges, ProjectRef},
-    pagination::{Key, PageRequest, SORT_KEY_FORMAT},
+    error::Conflict,
+    events::{DomainEvent, EventDispatcher, FieldChanges},
+    pagination::PageRequest,
+    store::projects::{self as store, NAME_INDEX, ProjectRow},
 };
 
-/// Display times: microseconds, UTC.
-const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
-
-/// The columns every project query returns, flattened, with ids and times as strings.
-fn fields() -> String {
-    format!(
-        "record::id(id) AS id, record::id(owner) AS owner_id, name, description, status, \
-         settings.model AS model, settings.instructions ?? '' AS instructions, \
-         stats.file_count ?? 0 AS file_count, stats.total_bytes ?? 0 AS total_bytes, \
-         stats.total_lines ?? 0 AS total_lines, stats.languages ?? {{}} AS languages, \
-         stats.thread_count ?? 0 AS thread_count, stats.message_count ?? 0 AS message_count, \
-         IF stats.last_chat_at != NONE THEN time::format(stats.last_chat_at, '{TIME_FORMAT}') ELSE NONE END AS last_chat_at, \
-         time::format(created_at, '{TIME_FORMAT}') AS created_at, \
-         time::format(last_activity_at, '{TIME_FORMAT}') AS last_activity_at, \
-         time::format(last_activity_at, '{SORT_KEY_FORMAT}') AS sort_key"
-    )
-}
-
-#[derive(Debug, SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct ProjectRow {
-    id: String,
-    owner_id: String,
-    name: String,
-    description: String,
-    status: String,
-    model: Option<String>,
-    instructions: String,
-    file_count: i64,
-    total_bytes: i64,
-    total_lines: i64,
-    languages: serde_json::Value,
-    thread_count: i64,
-    message_count: i64,
-    last_chat_at: Option<String>,
-    created_at: String,
-    last_activity_at: String,
-    sort_key: String,
-}
-
-fn count(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
-
-impl ProjectRow {
-    fn reference(&self) -> ProjectRef {
-        ProjectRef {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            owner_id: self.owner_id.clone(),
-        }
-    }
-
-    fn into_keyed(self) -> (Key, Project) {
-        let key = Key {
-            time: self.sort_key.clone(),
-            id: self.id.clone(),
-        };
-        (key, self.into())
-    }
-}
-
-impl From<ProjectRow> for Project {
-    fn from(row: ProjectRow) -> Self {
-        let languages = row
-            .languages
-            .as_object()
-            .map(|map| {
-                map.iter()
-                    .map(|(language, files)| (language.clone(), files.as_u64().unwrap_or(0)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Project {
-            id: row.id,
-            name: row.name,
-            description: row.description,
-            status: ProjectStatus::parse(&row.status).unwrap_or(ProjectStatus::Active),
-            settings: ProjectSettings {
-                model: row.model,
-                instructions: row.instructions,
-            },
-            stats: ProjectStats {
-                file_count: count(row.file_count),
-                total_bytes: count(row.total_bytes),
-                total_lines: count(row.total_lines),
-                languages,
-                thread_count: count(row.thread_count),
-                message_count: count(row.message_count),
-                last_chat_at: row.last_chat_at,
-            },
-            created_at: row.created_at,
-            last_activity_at: row.last_activity_at,
-        }
-    }
-}
-
 fn duplicate_name(name: &str) -> ServiceError {
-    ServiceError::Conflict(format!("a project named \"{name}\" already exists"))
+    Conflict::NameTaken(format!("a project named \"{name}\" already exists")).into()
+}
+
+fn not_found(id: &str) -> ServiceError {
+    ServiceError::not_found("project", format!("no project with id {id:?}"))
 }
 
 #[derive(Clone)]
@@ -133,34 +41,17 @@ impl ProjectService {
         principal: &Principal,
         request: &PageRequest,
     ) -> Result<Page<Project>, ServiceError> {
-        let (position, order, limit) = request.clauses("project", "last_activity_at");
-        let (cursor_time, cursor_id) = request.bindings();
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {} FROM project WHERE owner = type::record('user', $owner) AND {position} {order} LIMIT {limit}",
-                fields()
-            ))
-            .bind(("owner", principal.user_id.clone()))
-            .bind(("cursor_time", cursor_time))
-            .bind(("cursor_id", cursor_id))
-            .await?
-            .check()?;
-        let rows: Vec<ProjectRow> = response.take(0)?;
+        let rows = store::list(&self.db, &principal.user_id, request).await?;
         Ok(request.finish(rows.into_iter().map(ProjectRow::into_keyed).collect()))
     }
 
-    pub async fn get(&self, principal: &Principal, id: &str) -> Result<Project, ServiceError> {
-        Ok(self.row(principal, id).await?.into())
+    pub async fn get(&self, scope: &ProjectScope) -> Result<Project, ServiceError> {
+        Ok(self.row(scope).await?.into())
     }
 
     /// The project's counters: one record read, whatever the project's size.
-    pub async fn stats(
-        &self,
-        principal: &Principal,
-        id: &str,
-    ) -> Result<ProjectStats, ServiceError> {
-        Ok(self.get(principal, id).await?.stats)
+    pub async fn stats(&self, scope: &ProjectScope) -> Result<ProjectStats, ServiceError> {
+        Ok(self.get(scope).await?.stats)
     }
 
     /// A new project owned by the caller.
@@ -170,28 +61,17 @@ impl ProjectService {
         input: NewProject,
     ) -> Result<Project, ServiceError> {
         let input = input.validated()?;
-        let response = self
-            .db
-            .query(format!(
-                "LET $created = (CREATE ONLY project CONTENT {{
-                     name: $name, description: $description, owner: type::record('user', $owner)
-                 }});
-                 SELECT {} FROM ONLY $created.id;",
-                fields()
-            ))
-            .bind(("owner", principal.user_id.clone()))
-            .bind(("name", input.name.clone()))
-            .bind(("description", input.description))
-            .await?
-            .check();
-        let mut response = response.map_err(|error| {
-            if error.message().contains("project_owner_name") {
-                duplicate_name(&input.name)
-            } else {
-                ServiceError::Database(error)
-            }
+        let row = store::create(
+            &self.db,
+            &principal.user_id,
+            &input.name,
+            &input.description,
+        )
+        .await
+        .map_err(|error| match error {
+            error if error.is_unique(NAME_INDEX) => duplicate_name(&input.name),
+            error => error.into(),
         })?;
-        let row: Option<ProjectRow> = response.take(1)?;
         let row =
             row.ok_or_else(|| ServiceError::Internal("created project not returned".into()))?;
         tracing::info!(project = %row.id, "project created");
@@ -208,12 +88,12 @@ impl ProjectService {
     /// changed fields are written, so concurrent patches of different fields both land.
     pub async fn update(
         &self,
-        principal: &Principal,
-        id: &str,
+        scope: &ProjectScope,
         patch: ProjectPatch,
     ) -> Result<Project, ServiceError> {
+        let (principal, id) = (scope.principal(), scope.id().as_str());
         let patch = patch.validated()?;
-        let current = self.row(principal, id).await?;
+        let current = self.row(scope).await?;
         let current_settings = ProjectSettings {
             model: current.model.clone(),
             instructions: current.instructions.clone(),
@@ -242,19 +122,12 @@ impl ProjectService {
             ),
         ];
         let mut changes = FieldChanges::new();
-        let mut sets = Vec::new();
-        let mut values = serde_json::Map::new();
-        for (index, (field, from, to)) in candidates.into_iter().enumerate() {
+        let mut updates: Vec<store::FieldUpdate> = Vec::new();
+        for (field, from, to) in candidates {
             let Some(to) = to.filter(|to| *to != from) else {
                 continue;
             };
-            if to.is_null() {
-                // JSON null would be stored as NULL; an unset option is NONE.
-                sets.push(format!("{field} = NONE"));
-            } else {
-                sets.push(format!("{field} = $values.v{index}"));
-                values.insert(format!("v{index}"), to.clone());
-            }
+            updates.push((field, (!to.is_null()).then(|| to.clone())));
             changes.insert(field.to_owned(), json!({ "from": from, "to": to }));
         }
         if changes.is_empty() {
@@ -265,29 +138,13 @@ impl ProjectService {
             .and_then(|change| change["to"].as_str())
             .unwrap_or(&current.name)
             .to_owned();
-        let response = self
-            .db
-            .query(format!(
-                "UPDATE type::record('project', $id) SET {},
-                     updated_at = time::now(), last_activity_at = time::now() RETURN NONE;
-                 SELECT {} FROM ONLY type::record('project', $id);",
-                sets.join(", "),
-                fields()
-            ))
-            .bind(("id", current.id.clone()))
-            .bind(("values", serde_json::Value::Object(values)))
-            .await?
-            .check();
-        let mut response = response.map_err(|error| {
-            if error.message().contains("project_owner_name") {
-                duplicate_name(&new_name)
-            } else {
-                ServiceError::Database(error)
-            }
-        })?;
-        let row: Option<ProjectRow> = response.take(1)?;
-        let row =
-            row.ok_or_else(|| ServiceError::NotFound(format!("no project with id {id:?}")))?;
+        let row = store::update(&self.db, &current.id, &updates)
+            .await
+            .map_err(|error| match error {
+                error if error.is_unique(NAME_INDEX) => duplicate_name(&new_name),
+                error => error.into(),
+            })?
+            .ok_or_else(|| not_found(id))?;
         self.events
             .publish(DomainEvent::ProjectUpdated {
                 project: row.reference(),
@@ -301,39 +158,28 @@ impl ProjectService {
     /// Moves the project to `to` if its current status allows it (409 otherwise).
     pub async fn change_status(
         &self,
-        principal: &Principal,
-        id: &str,
+        scope: &ProjectScope,
         to: ProjectStatus,
     ) -> Result<Project, ServiceError> {
-        let current = self.row(principal, id).await?;
+        let principal = scope.principal();
+        let current = self.row(scope).await?;
         let from = ProjectStatus::parse(&current.status).unwrap_or(ProjectStatus::Active);
         if !from.can_move_to(to) {
             let allowed: Vec<&str> = from.next().iter().map(|s| s.as_str()).collect();
-            return Err(ServiceError::Conflict(format!(
+            return Err(Conflict::IllegalTransition(format!(
                 "a {} project cannot become {}; it can become {}",
                 from.as_str(),
                 to.as_str(),
                 allowed.join(" or ")
-            )));
+            ))
+            .into());
         }
         // Only from the status we checked: a concurrent change makes this a conflict.
-        let mut response = self
-            .db
-            .query(format!(
-                "LET $moved = (UPDATE type::record('project', $id) SET status = $to,
-                     updated_at = time::now(), last_activity_at = time::now()
-                     WHERE status = $from RETURN VALUE id);
-                 IF array::len($moved) > 0 {{ (SELECT {} FROM ONLY type::record('project', $id)) }};",
-                fields()
-            ))
-            .bind(("id", current.id.clone()))
-            .bind(("from", from.as_str().to_owned()))
-            .bind(("to", to.as_str().to_owned()))
-            .await?
-            .check()?;
-        let row: Option<ProjectRow> = response.take(1)?;
+        let row = store::change_status(&self.db, &current.id, from, to).await?;
         let row = row.ok_or_else(|| {
-            ServiceError::Conflict("the status changed meanwhile; reload and try again".into())
+            ServiceError::from(Conflict::Concurrent(
+                "the status changed meanwhile; reload and try again".into(),
+            ))
         })?;
         self.events
             .publish(DomainEvent::StatusChanged {
@@ -347,18 +193,12 @@ impl ProjectService {
     }
 
     /// Deletes the project and, through the database's cascades, everything in it.
-    pub async fn delete(&self, principal: &Principal, id: &str) -> Result<(), ServiceError> {
-        let current = self.row(principal, id).await?;
-        let mut response = self
-            .db
-            .query("DELETE type::record('project', $id) RETURN BEFORE")
-            .bind(("id", current.id.clone()))
-            .await?
-            .check()?;
-        let deleted: Vec<surrealdb::types::Value> = response.take(0)?;
-        if deleted.is_empty() {
+    pub async fn delete(&self, scope: &ProjectScope) -> Result<(), ServiceError> {
+        let (principal, id) = (scope.principal(), scope.id().as_str());
+        let current = self.row(scope).await?;
+        if !store::delete(&self.db, &current.id).await? {
             // Someone else deleted it a moment ago; their event covers it.
-            return Err(ServiceError::NotFound(format!("no project with id {id:?}")));
+            return Err(not_found(id));
         }
         tracing::info!(project = %current.id, "project deleted");
         self.events
@@ -370,19 +210,9 @@ impl ProjectService {
         Ok(())
     }
 
-    async fn row(&self, principal: &Principal, id: &str) -> Result<ProjectRow, ServiceError> {
-        let project = require_project_owner(&self.db, principal, id).await?;
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {} FROM ONLY type::record('project', $id)",
-                fields()
-            ))
-            .bind(("id", project.id))
-            .await?
-            .check()?;
-        let row: Option<ProjectRow> = response.take(0)?;
-        row.ok_or_else(|| ServiceError::NotFound(format!("no project with id {id:?}")))
+    async fn row(&self, scope: &ProjectScope) -> Result<ProjectRow, ServiceError> {
+        let id = scope.id().as_str();
+        store::get(&self.db, id).await?.ok_or_else(|| not_found(id))
     }
 }
 
@@ -396,27 +226,87 @@ mod tests {
     use crate::{
         TimelineService,
         db::{DbConfig, connect},
-        migrations::{Migrator, bundled},
     };
 
     struct Fixture {
         db: Db,
-        projects: ProjectService,
+        projects: Scoped,
         timeline: TimelineService,
+    }
+
+    /// The service as transports call it: the caller's scope first, then the method.
+    struct Scoped {
+        db: Db,
+        service: ProjectService,
+    }
+
+    impl Scoped {
+        async fn scope(&self, who: &Principal, id: &str) -> Result<ProjectScope, ServiceError> {
+            crate::access::project(&self.db, who, id).await
+        }
+
+        async fn create(
+            &self,
+            who: &Principal,
+            input: NewProject,
+        ) -> Result<Project, ServiceError> {
+            self.service.create(who, input).await
+        }
+
+        async fn list(
+            &self,
+            who: &Principal,
+            page: &PageRequest,
+        ) -> Result<Page<Project>, ServiceError> {
+            self.service.list(who, page).await
+        }
+
+        async fn get(&self, who: &Principal, id: &str) -> Result<Project, ServiceError> {
+            self.service.get(&self.scope(who, id).await?).await
+        }
+
+        async fn update(
+            &self,
+            who: &Principal,
+            id: &str,
+            patch: ProjectPatch,
+        ) -> Result<Project, ServiceError> {
+            self.service
+                .update(&self.scope(who, id).await?, patch)
+                .await
+        }
+
+        async fn change_status(
+            &self,
+            who: &Principal,
+            id: &str,
+            to: ProjectStatus,
+        ) -> Result<Project, ServiceError> {
+            self.service
+                .change_status(&self.scope(who, id).await?, to)
+                .await
+        }
+
+        async fn delete(&self, who: &Principal, id: &str) -> Result<(), ServiceError> {
+            self.service.delete(&self.scope(who, id).await?).await
+        }
     }
 
     async fn fixture() -> Fixture {
         let db = connect(&DbConfig::memory()).await.unwrap();
-        Migrator::new(&db, bundled()).up().await.unwrap();
+        crate::migrations::prepare(&db).await.unwrap();
         db.query("CREATE user:alice SET email = 'alice@example.org'; CREATE user:bob SET email = 'bob@example.org';")
             .await
             .unwrap()
             .check()
             .unwrap();
         let timeline = TimelineService::new(db.clone());
-        let events = EventDispatcher::new(vec![Arc::new(timeline.clone())]);
+        let events = EventDispatcher::new(vec![Arc::new(timeline.clone())], Default::default());
         Fixture {
-            projects: ProjectService::new(db.clone(), events),
+            projects: Scoped {
+                db: db.clone(),
+                service: ProjectService::new(db.clone(), events),
+            },
             timeline,
             db,
         }
@@ -428,6 +318,7 @@ mod tests {
             is_admin: false,
             session_id: String::new(),
             csrf_token: String::new(),
+            expires_at: u64::MAX,
         }
     }
 
@@ -559,7 +450,10 @@ mod tests {
 
         let events = f
             .timeline
-            .for_project(&alice, &p.id, &PageQuery::default())
+            .for_project(
+                &f.projects.scope(&alice, &p.id).await.unwrap(),
+                &PageQuery::default(),
+            )
             .await
             .unwrap();
         let newest = &events.items[0];
@@ -596,7 +490,10 @@ mod tests {
         assert_eq!(updated.settings.model.as_deref(), Some("gpt-x"));
         let events = f
             .timeline
-            .for_project(&alice, &p.id, &PageQuery::default())
+            .for_project(
+                &f.projects.scope(&alice, &p.id).await.unwrap(),
+                &PageQuery::default(),
+            )
             .await
             .unwrap();
         let changes = &events.items[0].metadata["changes"];
@@ -614,7 +511,10 @@ mod tests {
             .unwrap();
         let again = f
             .timeline
-            .for_project(&alice, &p.id, &PageQuery::default())
+            .for_project(
+                &f.projects.scope(&alice, &p.id).await.unwrap(),
+                &PageQuery::default(),
+            )
             .await
             .unwrap();
         assert_eq!(again.items.len(), events.items.len());

@@ -2,7 +2,9 @@
 //! none is loaded, it fails, or it is in quarantine — by the same rules built in.
 
 use kiln_plugin_host::{PluginError, PluginStats};
-use kiln_types::{ApiError, ErrorKind, MARKDOWN_MAX_BYTES, Snippet};
+use kiln_types::{MARKDOWN_MAX_BYTES, Snippet};
+
+use std::sync::Arc;
 
 use crate::{ServiceError, plugins::PluginRegistry};
 
@@ -18,41 +20,23 @@ impl SnippetService {
 
     pub async fn extract(&self, markdown: String) -> Result<Vec<Snippet>, ServiceError> {
         if markdown.len() > MARKDOWN_MAX_BYTES {
-            return Err(ApiError::new(
-                ErrorKind::PayloadTooLarge,
+            return Err(ServiceError::too_large(
                 format!("markdown is limited to {MARKDOWN_MAX_BYTES} bytes"),
+                MARKDOWN_MAX_BYTES as u64,
+            ));
+        }
+        let markdown: Arc<str> = markdown.into();
+        let input = markdown.clone();
+        self.plugins
+            .call_with_fallback(
+                "snippet extraction",
+                self.plugins.snippet_extractor().into_iter().collect(),
+                move |extractor| extractor.extract(&input),
+                // The caller's own mistake, not the plugin's: say so.
+                |error| matches!(error, PluginError::InputTooLarge { .. }),
+                move || Ok(built_in(&markdown)),
             )
-            .into());
-        }
-        let Some(extractor) = self.plugins.snippet_extractor() else {
-            return Ok(built_in(&markdown));
-        };
-        let Some(slot) = self.plugins.slot().await else {
-            tracing::warn!("all plugin slots stayed busy; using the built-in extractor");
-            return Ok(built_in(&markdown));
-        };
-        // Plugin calls block a thread for up to their deadline: keep them off the
-        // async workers.
-        let plugin = extractor.id().to_owned();
-        let (result, markdown) = tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            (extractor.extract(&markdown), markdown)
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("plugin task failed: {e}")))?;
-        match result {
-            Ok(snippets) => Ok(snippets),
-            // The caller's own mistake, not the plugin's: say so.
-            Err(error @ PluginError::InputTooLarge { .. }) => Err(ServiceError::Plugin(error)),
-            Err(error) => {
-                let stderr_tail = match &error {
-                    PluginError::Crashed { stderr_tail, .. } => stderr_tail.as_str(),
-                    _ => "",
-                };
-                tracing::warn!(plugin, code = error.code(), %error, stderr_tail, "plugin call failed; using the built-in extractor");
-                Ok(built_in(&markdown))
-            }
-        }
+            .await
     }
 
     /// The current extractor's counters, when one is enabled.

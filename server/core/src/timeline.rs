@@ -2,57 +2,16 @@
 //! Written only by its event subscriber; read with cursor pagination.
 
 use kiln_types::{ApiError, EventType, Page, PageQuery, TimelineEvent};
-use surrealdb::types::SurrealValue;
 
 use crate::{
     ServiceError,
-    access::require_project_owner,
+    access::ProjectScope,
     auth::Principal,
     db::Db,
     events::{DomainEvent, EventSubscriber, FileChange, HandlerFuture},
-    pagination::{Key, PageRequest, SORT_KEY_FORMAT},
+    pagination::PageRequest,
+    store::timeline::{self as store, EventRow},
 };
-
-#[derive(Debug, SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct EventRow {
-    id: String,
-    event_type: String,
-    project_id: String,
-    actor_id: Option<String>,
-    title: String,
-    metadata: serde_json::Value,
-    created_at: String,
-    sort_key: String,
-}
-
-fn fields() -> String {
-    format!(
-        "record::id(id) AS id, type AS event_type, project_id, \
-         IF actor != NONE THEN record::id(actor) ELSE NONE END AS actor_id, title, metadata, \
-         time::format(created_at, '%Y-%m-%dT%H:%M:%S%.6fZ') AS created_at, \
-         time::format(created_at, '{SORT_KEY_FORMAT}') AS sort_key"
-    )
-}
-
-impl EventRow {
-    fn into_keyed(self) -> (Key, TimelineEvent) {
-        let key = Key {
-            time: self.sort_key,
-            id: self.id.clone(),
-        };
-        let event = TimelineEvent {
-            id: self.id,
-            event_type: EventType::parse(&self.event_type).unwrap_or(EventType::Other),
-            project_id: self.project_id,
-            actor_id: self.actor_id,
-            title: self.title,
-            metadata: self.metadata,
-            created_at: self.created_at,
-        };
-        (key, event)
-    }
-}
 
 /// `?type=a,b` → the known types named; an unknown one is a 422.
 fn type_filter(query: &PageQuery) -> Result<Option<Vec<String>>, ApiError> {
@@ -107,17 +66,11 @@ impl TimelineService {
     /// One project's events, newest first.
     pub async fn for_project(
         &self,
-        principal: &Principal,
-        project_id: &str,
+        scope: &ProjectScope,
         query: &PageQuery,
     ) -> Result<Page<TimelineEvent>, ServiceError> {
-        let project = require_project_owner(&self.db, principal, project_id).await?;
-        self.page(
-            "project = type::record('project', $scope)",
-            project.id,
-            query,
-        )
-        .await
+        self.page(store::Scope::Project(scope.id().as_str()), query)
+            .await
     }
 
     /// Events of all the caller's projects (including deleted ones), newest first.
@@ -126,42 +79,18 @@ impl TimelineService {
         principal: &Principal,
         query: &PageQuery,
     ) -> Result<Page<TimelineEvent>, ServiceError> {
-        self.page(
-            "owner = type::record('user', $scope)",
-            principal.user_id.clone(),
-            query,
-        )
-        .await
+        self.page(store::Scope::Owner(&principal.user_id), query)
+            .await
     }
 
     async fn page(
         &self,
-        scope: &str,
-        scope_id: String,
+        scope: store::Scope<'_>,
         query: &PageQuery,
     ) -> Result<Page<TimelineEvent>, ServiceError> {
         let request = PageRequest::from_query(query)?;
         let types = type_filter(query)?;
-        let (position, order, limit) = request.clauses("timeline_event", "created_at");
-        let type_condition = if types.is_some() {
-            "type IN $types"
-        } else {
-            "true"
-        };
-        let (cursor_time, cursor_id) = request.bindings();
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {} FROM timeline_event WHERE {scope} AND {type_condition} AND {position} {order} LIMIT {limit}",
-                fields()
-            ))
-            .bind(("scope", scope_id))
-            .bind(("types", types.unwrap_or_default()))
-            .bind(("cursor_time", cursor_time))
-            .bind(("cursor_id", cursor_id))
-            .await?
-            .check()?;
-        let rows: Vec<EventRow> = response.take(0)?;
+        let rows = store::page(&self.db, scope, types, &request).await?;
         Ok(request.finish(rows.into_iter().map(EventRow::into_keyed).collect()))
     }
 
@@ -260,26 +189,19 @@ impl TimelineService {
         };
         // A deleted project's record is gone; its deletion stays in the owner's feed.
         let exists = !matches!(event, DomainEvent::ProjectDeleted { .. });
-        let title: String = title.chars().take(500).collect();
-        self.db
-            .query(
-                "CREATE timeline_event CONTENT {
-                     project: IF $exists THEN type::record('project', $project) ELSE NONE END,
-                     project_id: $project,
-                     owner: type::record('user', $owner),
-                     actor: type::record('user', $actor),
-                     type: $type, title: $title, metadata: $metadata
-                 } RETURN NONE",
-            )
-            .bind(("exists", exists))
-            .bind(("project", project.id.clone()))
-            .bind(("owner", project.owner_id.clone()))
-            .bind(("actor", actor.clone()))
-            .bind(("type", kind.as_str().to_owned()))
-            .bind(("title", title))
-            .bind(("metadata", metadata))
-            .await?
-            .check()?;
+        store::record(
+            &self.db,
+            store::NewEvent {
+                project: exists.then(|| project.id.clone()),
+                project_id: project.id.clone(),
+                owner_id: project.owner_id.clone(),
+                actor_id: actor.clone(),
+                kind,
+                title: title.chars().take(500).collect(),
+                metadata,
+            },
+        )
+        .await?;
         Ok(())
     }
 }

@@ -42,10 +42,7 @@ pub(crate) fn compile(
     };
     let path = entry(engine, dir, wasm);
     if let Ok(bytes) = std::fs::read(&path) {
-        // SAFETY: the file was written by `store` below from `Component::serialize` of
-        // this engine's configuration (the key says so), in a directory only Kiln
-        // writes; wasmtime still checks the header and refuses incompatible artifacts.
-        match unsafe { Component::deserialize(engine, &bytes) } {
+        match deserialize(engine, &bytes) {
             Ok(component) => return Ok((component, Origin::Cache)),
             Err(error) => {
                 tracing::warn!(plugin, path = %path.display(), %error, "discarding an unusable compiled plugin");
@@ -83,4 +80,13 @@ fn store(path: &Path, component: &Component) -> std::io::Result<()> {
     file.write_all(&bytes)?;
     file.sync_all()?;
     std::fs::rename(&partial, path)
+}
+
+/// The one `unsafe` call in Kiln (the workspace denies `unsafe_code` elsewhere).
+// SAFETY: the bytes were written by `store` from `Component::serialize` of this
+// engine's configuration (the cache key says so), in a directory only Kiln writes;
+// wasmtime still checks the header and refuses incompatible artifacts.
+#[allow(unsafe_code)]
+fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
+    unsafe { Component::deserialize(engine, bytes) }
 }

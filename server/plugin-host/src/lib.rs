@@ -14,6 +14,7 @@ mod manifest;
 mod parser;
 mod sandbox;
 mod snippets;
+mod wit;
 
 pub use cache::Origin;
 pub use engine::PluginEngine;

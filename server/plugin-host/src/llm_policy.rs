@@ -8,16 +8,9 @@ use crate::{
     sandbox::{PluginState, Sandboxed},
 };
 
-mod bindings {
-    wasmtime::component::bindgen!({
-        world: "llm-policy-plugin",
-        path: "../../wit",
-        // One host implementation serves every world.
-        with: { "kiln:plugin/host": crate::snippets::bindings::kiln::plugin::host },
-    });
-}
-
-use bindings::{LlmPolicyPlugin as World, LlmPolicyPluginPre, exports::kiln::plugin::llm_policy};
+use crate::wit::v0_1_0::llm_policy::{
+    LlmPolicyPlugin as World, LlmPolicyPluginPre, exports::kiln::plugin::llm_policy,
+};
 
 /// A loaded LLM policy plugin, ready to be called from any thread.
 pub struct LlmPolicyPlugin {

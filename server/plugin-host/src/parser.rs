@@ -10,15 +10,7 @@ use crate::{
     sandbox::{PluginState, Sandboxed},
 };
 
-mod bindings {
-    wasmtime::component::bindgen!({
-        world: "language-parser-plugin",
-        path: "../../wit",
-        with: { "kiln:plugin/host": crate::snippets::bindings::kiln::plugin::host },
-    });
-}
-
-use bindings::{
+use crate::wit::v0_1_0::parser::{
     LanguageParserPlugin as World, LanguageParserPluginPre,
     exports::kiln::plugin::language_parser as wit,
 };

@@ -7,14 +7,7 @@ use crate::{
     sandbox::{PluginState, Sandboxed},
 };
 
-pub(crate) mod bindings {
-    wasmtime::component::bindgen!({
-        world: "snippet-extractor",
-        path: "../../wit",
-    });
-}
-
-use bindings::{SnippetExtractor, SnippetExtractorPre, kiln::plugin::host};
+use crate::wit::v0_1_0::snippets::{SnippetExtractor, SnippetExtractorPre, kiln::plugin::host};
 
 impl host::Host for PluginState {
     fn log(&mut self, level: host::LogLevel, message: String) {
@@ -103,7 +96,7 @@ impl SnippetExtractorPlugin {
     fn check_output(
         &self,
         markdown: &str,
-        snippets: Vec<bindings::exports::kiln::plugin::snippets::Snippet>,
+        snippets: Vec<crate::wit::v0_1_0::snippets::exports::kiln::plugin::snippets::Snippet>,
     ) -> Result<Vec<kiln_types::Snippet>, PluginError> {
         let invalid = |reason: String| PluginError::InvalidOutput {
             plugin: self.sandbox.id.clone(),

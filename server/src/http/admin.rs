@@ -49,7 +49,7 @@ pub async fn install(
     _admin: Administrator,
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<PluginSummary>), ApiErrorResponse> {
-    let bad = |detail: String| ApiErrorResponse(ApiError::new(ErrorKind::BadRequest, detail));
+    let bad = |detail: String| ApiErrorResponse::from(ApiError::new(ErrorKind::BadRequest, detail));
     let (mut manifest, mut wasm) = (None, None);
     while let Some(field) = form
         .next_field()

@@ -10,19 +10,27 @@ use kiln_types::{ApiError, ErrorKind};
 
 use super::AppState;
 
-/// The JSON error envelope as an HTTP response.
+/// The JSON error envelope as an HTTP response, and for a server error the internal
+/// cause, which only the log sees (see [`complete_error_envelopes`]).
 #[derive(Debug)]
-pub struct ApiErrorResponse(pub ApiError);
+pub struct ApiErrorResponse(pub ApiError, pub Option<InternalCause>);
+
+/// What went wrong inside, for the log line of a 5xx. Never sent to the client.
+#[derive(Debug, Clone)]
+pub struct InternalCause(pub String);
 
 impl From<ApiError> for ApiErrorResponse {
     fn from(error: ApiError) -> Self {
-        Self(error)
+        Self(error, None)
     }
 }
 
 impl From<ServiceError> for ApiErrorResponse {
     fn from(error: ServiceError) -> Self {
-        Self(error.to_api_error())
+        let cause = error
+            .is_server_error()
+            .then(|| InternalCause(error.to_string()));
+        Self(error.to_api_error(), cause)
     }
 }
 
@@ -36,8 +44,12 @@ impl IntoResponse for ApiErrorResponse {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        // The outermost middleware adds the request id (see `complete_error_envelopes`).
+        // The outermost middleware adds the request id and logs (see
+        // `complete_error_envelopes`).
         response.extensions_mut().insert(self.0);
+        if let Some(cause) = self.1 {
+            response.extensions_mut().insert(cause);
+        }
         response
     }
 }
@@ -45,6 +57,8 @@ impl IntoResponse for ApiErrorResponse {
 /// Gives every error the full envelope: the request id in the body (so a user can quote
 /// it and an operator can find the log lines), and a body for the API errors the
 /// framework answers with bare text (413 from the body limit, 405 from the router).
+/// This is also where an error is logged, once: server errors with their internal
+/// cause, client errors at debug level.
 pub async fn complete_error_envelopes(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: Request,
@@ -73,6 +87,13 @@ pub async fn complete_error_envelopes(
         ),
         None => return response,
     };
+    let cause = response.extensions_mut().remove::<InternalCause>();
+    if status.is_server_error() {
+        let cause = cause.as_ref().map_or("", |cause| cause.0.as_str());
+        tracing::error!(status = status.as_u16(), code = %error.code, cause, "request failed");
+    } else {
+        tracing::debug!(status = status.as_u16(), code = %error.code, "request refused");
+    }
     let error = ApiError {
         request_id,
         ..error

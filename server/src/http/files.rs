@@ -7,13 +7,12 @@ use std::{
 
 use axum::{
     Json,
-    extract::{FromRequestParts, Path, Request, State, multipart::MultipartError},
-    http::{StatusCode, header, request::Parts},
-    response::{IntoResponse, Response},
+    extract::{Path, Request, State, multipart::MultipartError},
+    http::{StatusCode, header},
 };
 use futures_util::Stream;
 use kiln_core::{
-    Principal, Services,
+    Services,
     files::{FileSettings, IncomingFile},
 };
 use kiln_types::{
@@ -24,54 +23,21 @@ use serde::Deserialize;
 
 use super::{
     ApiErrorResponse, AppState,
-    access::OwnedProject,
+    access::{OwnedFile, OwnedProject},
     json::{ApiJson, ApiQuery},
-    session::CurrentUser,
 };
-
-/// `{file_id}` of a file in a project the caller owns: checked before the body is read.
-pub struct OwnedFile {
-    pub principal: Principal,
-    pub file_id: String,
-}
-
-impl FromRequestParts<AppState> for OwnedFile {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let CurrentUser(principal) = CurrentUser::from_request_parts(parts, state).await?;
-        let file_id = match Path::<String>::from_request_parts(parts, state).await {
-            Ok(Path(id)) => id,
-            // `/api/files/{file_id}/versions/{version}`
-            Err(_) => {
-                Path::<(String, u64)>::from_request_parts(parts, state)
-                    .await
-                    .map_err(IntoResponse::into_response)?
-                    .0
-                    .0
-            }
-        };
-        state
-            .services
-            .files
-            .authorize(&principal, &file_id)
-            .await
-            .map_err(|error| ApiErrorResponse::from(error).into_response())?;
-        Ok(Self { principal, file_id })
-    }
-}
 
 /// A multipart error: 413 when the body limit cut the request short, 400 otherwise.
 pub fn multipart_error(error: &MultipartError, limit: usize) -> ApiErrorResponse {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
         body_too_large(limit)
     } else {
-        ApiErrorResponse(ApiError::new(ErrorKind::BadRequest, error.body_text()))
+        ApiErrorResponse::from(ApiError::new(ErrorKind::BadRequest, error.body_text()))
     }
 }
 
 fn body_too_large(limit: usize) -> ApiErrorResponse {
-    ApiErrorResponse(ApiError::too_large(
+    ApiErrorResponse::from(ApiError::too_large(
         format!("the request body is limited to {limit} bytes"),
         u64::try_from(limit).unwrap_or(u64::MAX),
     ))
@@ -108,7 +74,7 @@ fn upload_error(error: multer::Error, body_limit: usize) -> ApiErrorResponse {
         }
         source = cause.source();
     }
-    ApiErrorResponse(ApiError::new(ErrorKind::BadRequest, error.to_string()))
+    ApiErrorResponse::from(ApiError::new(ErrorKind::BadRequest, error.to_string()))
 }
 
 /// Reads the `files` parts, refusing a file or the whole request as soon as it
@@ -124,7 +90,7 @@ async fn read_files(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| multer::parse_boundary(value).ok())
         .ok_or_else(|| {
-            ApiErrorResponse(ApiError::new(
+            ApiErrorResponse::from(ApiError::new(
                 ErrorKind::BadRequest,
                 "send a multipart/form-data body of `files` parts",
             ))
@@ -142,7 +108,7 @@ async fn read_files(
         .map_err(|e| upload_error(e, body_limit))?
     {
         if field.name() != Some("files") {
-            return Err(ApiErrorResponse(ApiError::new(
+            return Err(ApiErrorResponse::from(ApiError::new(
                 ErrorKind::BadRequest,
                 format!(
                     "unexpected form part {:?}; send each file as a `files` part",
@@ -197,7 +163,7 @@ async fn read_files(
     ))]
 pub async fn upload(
     State(state): State<AppState>,
-    owned: OwnedProject,
+    OwnedProject(scope): OwnedProject,
     request: Request,
 ) -> Result<Json<UploadReport>, ApiErrorResponse> {
     let services = &state.services;
@@ -207,10 +173,7 @@ pub async fn upload(
         state.settings.upload_body_limit,
     )
     .await?;
-    let report = services
-        .files
-        .upload(&owned.principal, &owned.project_id, files)
-        .await?;
+    let report = services.files.upload(&scope, files).await?;
     Ok(Json(report))
 }
 
@@ -232,14 +195,11 @@ pub struct ListQuery {
     ))]
 pub async fn list(
     State(services): State<Services>,
-    owned: OwnedProject,
+    OwnedProject(scope): OwnedProject,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<FileSummary>>, ApiErrorResponse> {
     Ok(Json(
-        services
-            .files
-            .list(&owned.principal, &owned.project_id, query.include_deleted)
-            .await?,
+        services.files.list(&scope, query.include_deleted).await?,
     ))
 }
 
@@ -254,11 +214,9 @@ pub async fn list(
     ))]
 pub async fn get(
     State(services): State<Services>,
-    owned: OwnedFile,
+    OwnedFile(scope): OwnedFile,
 ) -> Result<Json<FileDetail>, ApiErrorResponse> {
-    Ok(Json(
-        services.files.get(&owned.principal, &owned.file_id).await?,
-    ))
+    Ok(Json(services.files.get(&scope).await?))
 }
 
 /// Saves new content and/or a new path, made on `version`. A stale version is a 409
@@ -277,15 +235,10 @@ pub async fn get(
     ))]
 pub async fn update(
     State(services): State<Services>,
-    owned: OwnedFile,
+    OwnedFile(scope): OwnedFile,
     ApiJson(edit): ApiJson<FileEdit>,
 ) -> Result<Json<FileSummary>, ApiErrorResponse> {
-    Ok(Json(
-        services
-            .files
-            .edit(&owned.principal, &owned.file_id, edit)
-            .await?,
-    ))
+    Ok(Json(services.files.edit(&scope, edit).await?))
 }
 
 /// Deletes a file softly: gone from listings, search and counters; restorable.
@@ -300,12 +253,9 @@ pub async fn update(
     ))]
 pub async fn delete(
     State(services): State<Services>,
-    owned: OwnedFile,
+    OwnedFile(scope): OwnedFile,
 ) -> Result<StatusCode, ApiErrorResponse> {
-    services
-        .files
-        .delete(&owned.principal, &owned.file_id)
-        .await?;
+    services.files.delete(&scope).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -320,14 +270,9 @@ pub async fn delete(
     ))]
 pub async fn versions(
     State(services): State<Services>,
-    owned: OwnedFile,
+    OwnedFile(scope): OwnedFile,
 ) -> Result<Json<Vec<FileVersion>>, ApiErrorResponse> {
-    Ok(Json(
-        services
-            .files
-            .versions(&owned.principal, &owned.file_id)
-            .await?,
-    ))
+    Ok(Json(services.files.versions(&scope).await?))
 }
 
 /// One version with its content.
@@ -344,15 +289,10 @@ pub async fn versions(
     ))]
 pub async fn version(
     State(services): State<Services>,
-    owned: OwnedFile,
+    OwnedFile(scope): OwnedFile,
     Path((_, version)): Path<(String, u64)>,
 ) -> Result<Json<FileVersion>, ApiErrorResponse> {
-    Ok(Json(
-        services
-            .files
-            .version(&owned.principal, &owned.file_id, version)
-            .await?,
-    ))
+    Ok(Json(services.files.version(&scope, version).await?))
 }
 
 /// Line differences from version `from` to version `to` (default: current).
@@ -366,14 +306,11 @@ pub async fn version(
     ))]
 pub async fn diff(
     State(services): State<Services>,
-    owned: OwnedFile,
+    OwnedFile(scope): OwnedFile,
     ApiQuery(query): ApiQuery<DiffQuery>,
 ) -> Result<Json<FileDiff>, ApiErrorResponse> {
     Ok(Json(
-        services
-            .files
-            .diff(&owned.principal, &owned.file_id, query.from, query.to)
-            .await?,
+        services.files.diff(&scope, query.from, query.to).await?,
     ))
 }
 
@@ -392,16 +329,11 @@ pub async fn diff(
     ))]
 pub async fn restore(
     State(services): State<Services>,
-    owned: OwnedFile,
+    OwnedFile(scope): OwnedFile,
     request: Option<ApiJson<RestoreRequest>>,
 ) -> Result<Json<FileSummary>, ApiErrorResponse> {
     let version = request.and_then(|ApiJson(request)| request.version);
-    Ok(Json(
-        services
-            .files
-            .restore(&owned.principal, &owned.file_id, version)
-            .await?,
-    ))
+    Ok(Json(services.files.restore(&scope, version).await?))
 }
 
 /// Full-text search over the project's code: words and identifiers (`parseConfig`,
@@ -418,15 +350,10 @@ pub async fn restore(
     ))]
 pub async fn search(
     State(services): State<Services>,
-    owned: OwnedProject,
+    OwnedProject(scope): OwnedProject,
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Json<SearchResults>, ApiErrorResponse> {
-    Ok(Json(
-        services
-            .files
-            .search(&owned.principal, &owned.project_id, &query)
-            .await?,
-    ))
+    Ok(Json(services.files.search(&scope, &query).await?))
 }
 
 /// How many files are queued, indexed, failed (with reasons) or skipped.
@@ -440,12 +367,7 @@ pub async fn search(
     ))]
 pub async fn index_status(
     State(services): State<Services>,
-    owned: OwnedProject,
+    OwnedProject(scope): OwnedProject,
 ) -> Result<Json<IndexStatus>, ApiErrorResponse> {
-    Ok(Json(
-        services
-            .files
-            .index_status(&owned.principal, &owned.project_id)
-            .await?,
-    ))
+    Ok(Json(services.files.index_status(&scope).await?))
 }

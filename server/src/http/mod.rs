@@ -9,6 +9,7 @@ mod files;
 mod health;
 mod json;
 mod openapi;
+mod policy;
 mod projects;
 mod rate_limit;
 mod session;
@@ -20,7 +21,7 @@ use axum::{
     Router,
     extract::{DefaultBodyLimit, FromRef},
     http::{HeaderName, HeaderValue, Method, header},
-    middleware::{from_fn, from_fn_with_state, map_response_with_state},
+    middleware::{from_fn_with_state, map_response_with_state},
     response::{IntoResponse, Response},
     routing::any,
 };
@@ -35,11 +36,14 @@ use tower_http::{
     trace::TraceLayer,
 };
 use utoipa::OpenApi;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouter},
+    routes,
+};
 
 pub use error::ApiErrorResponse;
+pub use policy::{Access, BodyClass, RateClass, RouteEntry, RoutePolicy, RouteTable};
 pub use rate_limit::RateLimits;
-pub use session::PUBLIC_PATHS;
 
 /// Which other origins may call the API from a browser.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,13 +93,15 @@ pub struct AppState {
     pub settings: Arc<HttpSettings>,
     rate_limiters: Arc<rate_limit::RateLimiters>,
     openapi: Arc<utoipa::openapi::OpenApi>,
+    routes: Arc<RouteTable>,
 }
 
 impl AppState {
     pub fn new(services: Services, leptos_options: LeptosOptions, settings: HttpSettings) -> Self {
         Self {
             rate_limiters: rate_limit::RateLimiters::new(settings.rate_limits),
-            openapi: Arc::new(api_routes().split_for_parts().1),
+            openapi: Arc::new(openapi_document()),
+            routes: Arc::new(route_table()),
             services,
             leptos_options,
             settings: Arc::new(settings),
@@ -103,42 +109,131 @@ impl AppState {
     }
 }
 
-/// Every REST route, each registered together with its OpenAPI description.
-fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .routes(routes!(health::live))
-        .routes(routes!(health::ready))
-        .routes(routes!(openapi::document))
-        .routes(routes!(openapi::page))
-        .routes(routes!(auth::register))
-        .routes(routes!(auth::login))
-        .routes(routes!(auth::refresh))
-        .routes(routes!(auth::logout))
-        .routes(routes!(auth::me))
-        .routes(routes!(auth::change_password))
-        .routes(routes!(projects::list, projects::create))
-        .routes(routes!(projects::get, projects::update, projects::delete))
-        .routes(routes!(projects::change_status))
-        .routes(routes!(projects::stats))
-        .routes(routes!(projects::timeline))
-        .routes(routes!(projects::feed))
-        .routes(routes!(files::upload, files::list))
-        .routes(routes!(files::get, files::update, files::delete))
-        .routes(routes!(files::versions))
-        .routes(routes!(files::version))
-        .routes(routes!(files::diff))
-        .routes(routes!(files::restore))
-        .routes(routes!(files::search))
-        .routes(routes!(files::index_status))
-        .routes(routes!(snippets::extract))
-        .routes(routes!(admin::plugins, admin::install))
-        .routes(routes!(admin::plugin, admin::update, admin::delete))
-        .routes(routes!(admin::reload))
+/// Every REST route with its policy, each registered together with its OpenAPI
+/// description: the router, the OpenAPI document and the route table are all built
+/// from this one list, so no route exists without a policy.
+fn api_routes() -> Vec<(RoutePolicy, UtoipaMethodRouter<AppState>)> {
+    use RoutePolicy as P;
+    vec![
+        (P::PUBLIC, routes!(health::live)),
+        (P::PUBLIC, routes!(health::ready)),
+        (P::PUBLIC, routes!(openapi::document)),
+        (P::PUBLIC, routes!(openapi::page)),
+        (P::PUBLIC.credentials(), routes!(auth::register)),
+        (P::PUBLIC.credentials(), routes!(auth::login)),
+        (P::PUBLIC, routes!(auth::refresh)),
+        (P::PUBLIC, routes!(auth::logout)),
+        (P::USER, routes!(auth::me)),
+        (P::USER.credentials(), routes!(auth::change_password)),
+        (P::USER, routes!(projects::list, projects::create)),
+        (
+            P::USER,
+            routes!(projects::get, projects::update, projects::delete),
+        ),
+        (P::USER, routes!(projects::change_status)),
+        (P::USER, routes!(projects::stats)),
+        (P::USER, routes!(projects::timeline)),
+        (P::USER, routes!(projects::feed)),
+        (P::USER.upload(), routes!(files::upload, files::list)),
+        (P::USER, routes!(files::get, files::update, files::delete)),
+        (P::USER, routes!(files::versions)),
+        (P::USER, routes!(files::version)),
+        (P::USER, routes!(files::diff)),
+        (P::USER, routes!(files::restore)),
+        (P::USER, routes!(files::search)),
+        (P::USER, routes!(files::index_status)),
+        (P::USER, routes!(snippets::extract)),
+        (P::ADMIN.upload(), routes!(admin::plugins, admin::install)),
+        (
+            P::ADMIN,
+            routes!(admin::plugin, admin::update, admin::delete),
+        ),
+        (P::ADMIN, routes!(admin::reload)),
+    ]
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    api_routes().into_iter().fold(
+        OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()),
+        |router, (_, routes)| router.routes(routes),
+    )
 }
 
 /// The OpenAPI document of [`router`]'s REST routes.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    api_router().split_for_parts().1
+}
+
+/// Every route [`router`] serves, with its policy: the REST routes, the server
+/// functions and the pages.
+pub fn route_table() -> RouteTable {
+    let mut table = RouteTable::default();
+    for (policy, (_, paths, _)) in api_routes() {
+        for (path, item) in paths.paths {
+            for (method, operation) in [
+                (Method::GET, &item.get),
+                (Method::POST, &item.post),
+                (Method::PUT, &item.put),
+                (Method::PATCH, &item.patch),
+                (Method::DELETE, &item.delete),
+            ] {
+                if operation.is_some() {
+                    table.insert(method, &path, policy);
+                }
+            }
+        }
+    }
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        table.insert(method, path, server_fn_policy(path));
+    }
+    for route in generate_route_list(App) {
+        let path = axum_template(route.path());
+        let policy = if kiln_app::PUBLIC_PAGES.contains(&path.as_str()) {
+            RoutePolicy::PUBLIC
+        } else {
+            RoutePolicy::USER
+        };
+        table.insert(Method::GET, &path, policy);
+    }
+    table
+}
+
+/// Server functions are declared by their type: the ones a visitor without a session
+/// calls (the session a page starts with, logging in, registering, renewing, logging
+/// out) are public, and those that check a password count against the strict limit.
+fn server_fn_policy(path: &str) -> RoutePolicy {
+    use kiln_app::server_fns::{
+        ChangePassword, CurrentSession, Login, Logout, RefreshSession, Register,
+    };
+    use leptos::server_fn::ServerFn;
+    if [Login::PATH, Register::PATH].contains(&path) {
+        RoutePolicy::PUBLIC.credentials()
+    } else if [CurrentSession::PATH, RefreshSession::PATH, Logout::PATH].contains(&path) {
+        RoutePolicy::PUBLIC
+    } else if path == ChangePassword::PATH {
+        RoutePolicy::USER.credentials()
+    } else {
+        RoutePolicy::USER
+    }
+}
+
+/// Leptos writes parameters as `:id` and `*rest`; the table, like axum, as `{id}`.
+fn axum_template(path: &str) -> String {
+    if path.is_empty() {
+        return "/".into();
+    }
+    path.split('/')
+        .map(|segment| {
+            if let Some(name) = segment.strip_prefix(':') {
+                format!("{{{name}}}")
+            } else if let Some(name) = segment.strip_prefix('*') {
+                format!("{{*{name}}}")
+            } else {
+                segment.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 pub fn router(state: AppState) -> Router {
@@ -151,7 +246,7 @@ pub fn router(state: AppState) -> Router {
             provide_context::<CookiePolicy>(cookies);
         }
     };
-    let (api, _) = api_routes().split_for_parts();
+    let (api, _) = api_router().split_for_parts();
     Router::new()
         .merge(api)
         .leptos_routes_with_context(&state, routes, context, {
@@ -159,7 +254,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         // Only matched routes: unknown paths stay 404, whoever asks.
-        .route_layer(from_fn(session::require_user))
+        .route_layer(from_fn_with_state(state.clone(), session::require_access))
         .route("/api/{*rest}", any(api_not_found))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(
@@ -181,7 +276,12 @@ pub fn router(state: AppState) -> Router {
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                .layer(TraceLayer::new_for_http().make_span_with({
+                    let routes = state.routes.clone();
+                    move |request: &axum::http::Request<axum::body::Body>| {
+                        request_span(&routes, request)
+                    }
+                }))
                 .layer(PropagateRequestIdLayer::x_request_id()),
         )
         .with_state(state)
@@ -247,24 +347,21 @@ async fn security_headers(
     response
 }
 
-/// Every log line of a request carries its id.
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+/// Every log line of a request carries its id and its route's template (a bounded
+/// label: `/api/files/{file_id}`, never the id itself).
+fn request_span(
+    routes: &RouteTable,
+    request: &axum::http::Request<axum::body::Body>,
+) -> tracing::Span {
     let request_id = request
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
-}
-
-/// Routes that take uploads, and so the larger body limit.
-fn is_upload(method: &Method, path: &str) -> bool {
-    let project_files = || {
-        path.strip_prefix("/api/projects/")
-            .and_then(|rest| rest.strip_suffix("/files"))
-            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
-    };
-    method == Method::POST && (path == "/api/admin/plugins" || project_files())
+    let route = routes
+        .template(request.method(), request.uri().path())
+        .unwrap_or("unmatched");
+    tracing::info_span!("request", method = %request.method(), route, request_id)
 }
 
 /// Caps the request body: the upload limit on upload routes, the JSON limit
@@ -272,11 +369,15 @@ fn is_upload(method: &Method, path: &str) -> bool {
 /// A declared length over the limit is refused before a byte of the body is read;
 /// an undeclared one is cut off when it reaches the limit.
 async fn body_limit(
-    axum::extract::State(settings): axum::extract::State<Arc<HttpSettings>>,
+    axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let limit = if is_upload(request.method(), request.uri().path()) {
+    let settings = &state.settings;
+    let limit = if state
+        .routes
+        .takes_uploads(request.method(), request.uri().path())
+    {
         settings.upload_body_limit
     } else {
         settings.json_body_limit

@@ -102,12 +102,9 @@ pub async fn create(
     ))]
 pub async fn get(
     State(services): State<Services>,
-    OwnedProject {
-        principal,
-        project_id,
-    }: OwnedProject,
+    OwnedProject(scope): OwnedProject,
 ) -> Result<Json<Project>, ApiErrorResponse> {
-    Ok(Json(services.projects.get(&principal, &project_id).await?))
+    Ok(Json(services.projects.get(&scope).await?))
 }
 
 /// Change the name, description or settings (only the fields sent).
@@ -125,18 +122,10 @@ pub async fn get(
     ))]
 pub async fn update(
     State(services): State<Services>,
-    OwnedProject {
-        principal,
-        project_id,
-    }: OwnedProject,
+    OwnedProject(scope): OwnedProject,
     ApiJson(patch): ApiJson<ProjectPatch>,
 ) -> Result<Json<Project>, ApiErrorResponse> {
-    Ok(Json(
-        services
-            .projects
-            .update(&principal, &project_id, patch)
-            .await?,
-    ))
+    Ok(Json(services.projects.update(&scope, patch).await?))
 }
 
 /// Delete the project and everything in it.
@@ -151,12 +140,9 @@ pub async fn update(
     ))]
 pub async fn delete(
     State(services): State<Services>,
-    OwnedProject {
-        principal,
-        project_id,
-    }: OwnedProject,
+    OwnedProject(scope): OwnedProject,
 ) -> Result<StatusCode, ApiErrorResponse> {
-    services.projects.delete(&principal, &project_id).await?;
+    services.projects.delete(&scope).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -176,16 +162,13 @@ pub async fn delete(
     ))]
 pub async fn change_status(
     State(services): State<Services>,
-    OwnedProject {
-        principal,
-        project_id,
-    }: OwnedProject,
+    OwnedProject(scope): OwnedProject,
     ApiJson(change): ApiJson<StatusChange>,
 ) -> Result<Json<Project>, ApiErrorResponse> {
     Ok(Json(
         services
             .projects
-            .change_status(&principal, &project_id, change.status)
+            .change_status(&scope, change.status)
             .await?,
     ))
 }
@@ -202,14 +185,9 @@ pub async fn change_status(
     ))]
 pub async fn stats(
     State(services): State<Services>,
-    OwnedProject {
-        principal,
-        project_id,
-    }: OwnedProject,
+    OwnedProject(scope): OwnedProject,
 ) -> Result<Json<ProjectStats>, ApiErrorResponse> {
-    Ok(Json(
-        services.projects.stats(&principal, &project_id).await?,
-    ))
+    Ok(Json(services.projects.stats(&scope).await?))
 }
 
 /// What happened to the project, newest first; `?type=a,b` keeps only those kinds.
@@ -225,17 +203,11 @@ pub async fn stats(
     ))]
 pub async fn timeline(
     State(services): State<Services>,
-    OwnedProject {
-        principal,
-        project_id,
-    }: OwnedProject,
+    OwnedProject(scope): OwnedProject,
     uri: Uri,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiErrorResponse> {
-    let page = services
-        .timeline
-        .for_project(&principal, &project_id, &query)
-        .await?;
+    let page = services.timeline.for_project(&scope, &query).await?;
     Ok(paged(&uri, &query, page))
 }
 

@@ -17,7 +17,7 @@ use axum::{
 use kiln_core::Principal;
 use kiln_types::{ApiError, ErrorKind};
 
-use super::{ApiErrorResponse, AppState};
+use super::{ApiErrorResponse, AppState, RateClass};
 
 /// Requests per minute; 0 turns a limit off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,16 +32,6 @@ pub struct RateLimits {
     /// the last `X-Forwarded-For` entry (the one the proxy added).
     pub trust_forwarded_for: bool,
 }
-
-/// Paths that check a password: REST and the UI's server functions.
-const PASSWORD_PATHS: &[&str] = &[
-    "/api/auth/login",
-    "/api/auth/register",
-    "/api/auth/password",
-    "/api/ui/login",
-    "/api/ui/register",
-    "/api/ui/password",
-];
 
 /// Above this many tracked clients, full (idle) buckets are forgotten.
 const MAX_TRACKED: usize = 10_000;
@@ -140,7 +130,7 @@ fn too_many(retry_after: Duration, what: &str) -> Response {
         ErrorKind::RateLimitExceeded,
         format!("too many {what}; retry in {seconds} s"),
     );
-    let mut response = ApiErrorResponse(error).into_response();
+    let mut response = ApiErrorResponse::from(error).into_response();
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -155,9 +145,11 @@ pub async fn limit_per_ip(State(state): State<AppState>, request: Request, next:
         let ip = limiters
             .client_ip(&request)
             .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        if PASSWORD_PATHS.contains(&path)
-            && let Err(wait) = limiters.auth.check(&ip)
-        {
+        let checks_passwords = state
+            .routes
+            .policy(request.method(), path)
+            .is_some_and(|policy| policy.rate == RateClass::Credentials);
+        if checks_passwords && let Err(wait) = limiters.auth.check(&ip) {
             tracing::warn!(client = %ip, path, "login/registration rate limit reached");
             return too_many(wait, "login attempts");
         }

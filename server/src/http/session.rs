@@ -1,5 +1,5 @@
 //! Who is calling: bearer tokens for API clients, cookies for browsers (with CSRF), and
-//! the rule that every route needs a user unless it is listed as public.
+//! the rule that every route needs a user unless its policy makes it public.
 
 use axum::{
     body::Body,
@@ -17,34 +17,14 @@ use kiln_types::{
 };
 use subtle::ConstantTimeEq;
 
-use super::{ApiErrorResponse, AppState};
-
-/// Routes anyone may call. Everything else needs a user: a route added without thought
-/// is private, and the authorization matrix test lists this set explicitly.
-pub const PUBLIC_PATHS: &[&str] = &[
-    "/health",
-    "/health/ready",
-    "/api/openapi.json",
-    "/api/docs",
-    "/api/auth/register",
-    "/api/auth/login",
-    "/api/auth/refresh",
-    "/api/auth/logout",
-    "/api/ui/session",
-    "/api/ui/login",
-    "/api/ui/register",
-    "/api/ui/refresh",
-    "/api/ui/logout",
-    "/login",
-    "/register",
-];
+use super::{Access, ApiErrorResponse, AppState};
 
 fn unauthorized(detail: &str) -> Response {
-    ApiErrorResponse(ApiError::new(ErrorKind::Unauthorized, detail)).into_response()
+    ApiErrorResponse::from(ApiError::new(ErrorKind::Unauthorized, detail)).into_response()
 }
 
 fn csrf_refused() -> Response {
-    ApiErrorResponse(ApiError::new(
+    ApiErrorResponse::from(ApiError::new(
         ErrorKind::Forbidden,
         format!("missing or invalid CSRF token: send the {CSRF_HEADER} header"),
     ))
@@ -87,13 +67,15 @@ pub async fn authenticate(
 ) -> Response {
     let auth = &state.services.auth;
     if !request.method().is_safe() && is_cross_site(&request, &state) {
-        return ApiErrorResponse(ApiError::new(
+        return ApiErrorResponse::from(ApiError::new(
             ErrorKind::Forbidden,
             "cross-site requests may not change anything",
         ))
         .into_response();
     }
-    let public = PUBLIC_PATHS.contains(&request.uri().path());
+    let public = state
+        .routes
+        .is_public(request.method(), request.uri().path());
     if let Some(value) = request.headers().get(header::AUTHORIZATION) {
         let token = value
             .to_str()
@@ -213,7 +195,7 @@ async fn check_csrf(
     }
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, body_limit).await.map_err(|_| {
-        ApiErrorResponse(ApiError::new(
+        ApiErrorResponse::from(ApiError::new(
             ErrorKind::PayloadTooLarge,
             format!("request bodies are limited to {body_limit} bytes"),
         ))
@@ -228,12 +210,35 @@ async fn check_csrf(
     }
 }
 
-/// Route layer: a user is required everywhere but [`PUBLIC_PATHS`]. Pages redirect to
-/// the login page (which brings the visitor back afterwards); the API answers 401.
-pub async fn require_user(request: Request, next: Next) -> Response {
+/// Route layer: what the matched route's policy asks for. A user everywhere but on
+/// public routes (and on a route the table does not know: private by default);
+/// administrator routes refuse other users (403) before anything else runs. Pages
+/// redirect visitors to the login page (which brings them back afterwards); the API
+/// answers 401.
+pub async fn require_access(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
-    if request.extensions().get::<Principal>().is_some() || PUBLIC_PATHS.contains(&path) {
-        return next.run(request).await;
+    let access = match state.routes.policy(request.method(), path) {
+        Some(policy) => policy.access,
+        // The router answers 405 itself; no handler runs.
+        None if state.routes.other_method(request.method(), path) => Access::Public,
+        None => {
+            tracing::error!(method = %request.method(), path, "a route without a policy: treated as private");
+            Access::User
+        }
+    };
+    match (access, request.extensions().get::<Principal>()) {
+        (Access::Public, _) | (Access::User, Some(_)) => return next.run(request).await,
+        (Access::Admin, Some(principal)) => {
+            return match kiln_core::access::require_admin(principal) {
+                Ok(()) => next.run(request).await,
+                Err(error) => ApiErrorResponse::from(error).into_response(),
+            };
+        }
+        (Access::User | Access::Admin, None) => {}
     }
     if is_page_navigation(&request) {
         let target = request
@@ -246,7 +251,7 @@ pub async fn require_user(request: Request, next: Next) -> Response {
     unauthorized("log in first: this route needs an access token or a session cookie")
 }
 
-/// Extractor for handlers that need the caller (they all sit behind [`require_user`];
+/// Extractor for handlers that need the caller (they all sit behind [`require_access`];
 /// this is the second lock on the door).
 pub struct CurrentUser(pub Principal);
 

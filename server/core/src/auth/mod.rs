@@ -14,13 +14,21 @@ pub mod tokens;
 use std::{fmt, str::FromStr, time::Duration};
 
 use base64::Engine;
-use kiln_types::{ApiError, ChangePassword, Credentials, TokenResponse, User, normalize_email};
-use surrealdb::types::SurrealValue;
+use kiln_types::{ChangePassword, Credentials, TokenResponse, User, normalize_email};
 
 pub use refresh::RefreshStore;
 pub use tokens::{KeyError, SigningKey, TokenError, TokenSigner};
 
-use crate::{ServiceError, db::Db};
+use crate::{
+    ServiceError,
+    db::Db,
+    error::Conflict,
+    hub::EventHub,
+    store::{
+        DbError, codes,
+        users::{self, EMAIL_INDEX, UserRow},
+    },
+};
 
 /// Who is making a request, as proven by a verified access token.
 #[derive(Clone, PartialEq, Eq)]
@@ -31,6 +39,9 @@ pub struct Principal {
     pub session_id: String,
     /// The session's CSRF token (see [`kiln_types::CSRF_HEADER`]).
     pub csrf_token: String,
+    /// When the access token expires, in seconds since the Unix epoch: a long-lived
+    /// connection authorised by it must re-check the session then.
+    pub expires_at: u64,
 }
 
 impl fmt::Debug for Principal {
@@ -98,19 +109,6 @@ impl Session {
     }
 }
 
-const USER_FIELDS: &str = "record::id(id) AS id, email, is_admin, password_hash, \
-     time::format(created_at, '%Y-%m-%dT%H:%M:%S%.6fZ') AS created_at";
-
-#[derive(Debug, SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct UserRow {
-    id: String,
-    email: String,
-    is_admin: bool,
-    password_hash: Option<String>,
-    created_at: String,
-}
-
 impl UserRow {
     fn user(&self) -> User {
         User {
@@ -130,6 +128,7 @@ pub struct AuthService {
     revoked: revoked::RevokedSessions,
     renewals: renewals::Renewals,
     policy: RegistrationPolicy,
+    hub: EventHub,
 }
 
 fn invalid_credentials() -> ServiceError {
@@ -143,7 +142,8 @@ impl AuthService {
         refresh_ttl: Duration,
         policy: RegistrationPolicy,
     ) -> Self {
-        let revoked = revoked::RevokedSessions::new(signer.ttl());
+        let hub = EventHub::default();
+        let revoked = revoked::RevokedSessions::new(signer.ttl(), hub.clone());
         Self {
             refresh: RefreshStore::new(db.clone(), refresh_ttl, revoked.clone()),
             revoked,
@@ -151,11 +151,19 @@ impl AuthService {
             db,
             signer,
             policy,
+            hub,
         }
     }
 
     pub fn signer(&self) -> &TokenSigner {
         &self.signer
+    }
+
+    /// The hub this service announces ended sessions on (`session_ended` to
+    /// [`Topic::Session`](crate::hub::Topic::Session)); the other services publish to
+    /// the same one.
+    pub fn hub(&self) -> &EventHub {
+        &self.hub
     }
 
     /// Creates an account and logs it in. The first account administers the installation
@@ -175,68 +183,32 @@ impl AuthService {
         // One transaction, and the first account claims the singleton
         // `installation:admin`: of two registrations racing to be first, one fails
         // instead of both becoming administrators.
-        let mut attempt = 0;
-        let (mut response, errors) = loop {
-            attempt += 1;
-            let mut response = self
-                .db
-                .query(format!(
-                    "BEGIN TRANSACTION;
-                 LET $first = array::len((SELECT VALUE id FROM user LIMIT 1)) = 0;
-                 IF $first_only AND !$first {{ THROW 'registration is closed' }};
-                 LET $created = (CREATE ONLY user CONTENT {{
-                     email: $email, password_hash: $hash, is_admin: $first
-                 }});
-                 IF $first {{
-                     CREATE installation:admin CONTENT {{ user: $created.id }};
-                     UPDATE project SET owner = $created.id WHERE owner = NONE;
-                 }};
-                 SELECT {USER_FIELDS} FROM ONLY $created.id;
-                 COMMIT TRANSACTION;"
-                ))
-                .bind(("email", credentials.email.clone()))
-                .bind(("hash", password_hash.clone()))
-                .bind((
-                    "first_only",
-                    self.policy == RegistrationPolicy::FirstUserOnly,
-                ))
-                .await?;
-            let errors = response.take_errors();
-            // Registrations at the same moment conflict in the store; the loser retries.
-            let conflicted = errors
-                .values()
-                .any(|e| e.message().contains("can be retried"));
-            if conflicted && attempt < 5 {
-                tracing::debug!(attempt, "registration conflicted with another; retrying");
-                continue;
-            }
-            break (response, errors);
-        };
-        // In a failed transaction every statement reports an error; the cause is among them.
-        if !errors.is_empty() {
-            let said = |needle: &str| errors.values().any(|e| e.message().contains(needle));
-            if said("user_email") {
-                return Err(ServiceError::Conflict(
+        let first_only = self.policy == RegistrationPolicy::FirstUserOnly;
+        let created =
+            users::register(&self.db, &credentials.email, &password_hash, first_only).await;
+        let row = match created {
+            Ok(row) => row,
+            Err(error) if error.is_unique(EMAIL_INDEX) => {
+                return Err(Conflict::NameTaken(
                     "an account with this email already exists".into(),
-                ));
+                )
+                .into());
             }
-            let first_only = self.policy == RegistrationPolicy::FirstUserOnly;
-            if said("registration is closed") || (first_only && said("installation:admin")) {
+            // `installation:admin` exists: someone else became the first account.
+            Err(error)
+                if error.is_thrown(codes::REGISTRATION_CLOSED)
+                    || (first_only && matches!(error, DbError::RecordExists)) =>
+            {
                 return Err(ServiceError::Forbidden("registration is closed".into()));
             }
-            if said("installation:admin") {
-                return Err(ServiceError::Conflict(
+            Err(DbError::RecordExists) => {
+                return Err(Conflict::Concurrent(
                     "another account was registered at the same moment; try again".into(),
-                ));
+                )
+                .into());
             }
-            let first = errors.into_iter().min_by_key(|(index, _)| *index);
-            return Err(first.map_or_else(
-                || ServiceError::Internal("registration failed".into()),
-                |(_, error)| ServiceError::Database(error),
-            ));
-        }
-        // BEGIN and COMMIT count as statements: the SELECT is the sixth.
-        let row: Option<UserRow> = response.take(5)?;
+            Err(error) => return Err(error.into()),
+        };
         let row = row.ok_or_else(|| ServiceError::Internal("created user not returned".into()))?;
         tracing::info!(user = %row.id, admin = row.is_admin, "account registered");
         self.start_session(row.user()).await
@@ -346,15 +318,13 @@ impl AuthService {
             .await?
             .ok_or_else(|| ServiceError::Unauthorized("the account no longer exists".into()))?;
         if !password::verify(change.current_password, row.password_hash.clone()).await? {
-            return Err(ApiError::invalid_field("current_password", "is incorrect").into());
+            return Err(ServiceError::invalid_field(
+                "current_password",
+                "is incorrect",
+            ));
         }
         let hash = password::hash(change.new_password).await?;
-        self.db
-            .query("UPDATE type::record('user', $id) SET password_hash = $hash")
-            .bind(("id", row.id.clone()))
-            .bind(("hash", hash))
-            .await?
-            .check()?;
+        users::set_password_hash(&self.db, &row.id, &hash).await?;
         self.refresh.revoke_user(&row.id).await?;
         tracing::info!(user = %row.id, "password changed; other sessions ended");
         self.start_session(row.user()).await
@@ -389,6 +359,7 @@ impl AuthService {
             is_admin: user.is_admin,
             session_id,
             csrf_token,
+            expires_at: tokens::unix_now() + self.signer.ttl().as_secs(),
         };
         let access_token = self
             .signer
@@ -405,38 +376,15 @@ impl AuthService {
     }
 
     async fn user_count(&self) -> Result<usize, ServiceError> {
-        let mut response = self
-            .db
-            .query("SELECT VALUE id FROM user LIMIT 1")
-            .await?
-            .check()?;
-        let ids: Vec<surrealdb::types::RecordId> = response.take(0)?;
-        Ok(ids.len())
+        Ok(usize::from(users::any(&self.db).await?))
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, ServiceError> {
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {USER_FIELDS} FROM user WHERE email = $email LIMIT 1"
-            ))
-            .bind(("email", email.to_owned()))
-            .await?
-            .check()?;
-        let rows: Vec<UserRow> = response.take(0)?;
-        Ok(rows.into_iter().next())
+        Ok(users::by_email(&self.db, email).await?)
     }
 
     async fn user_row(&self, id: &str) -> Result<Option<UserRow>, ServiceError> {
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {USER_FIELDS} FROM ONLY type::record('user', $id)"
-            ))
-            .bind(("id", id.to_owned()))
-            .await?
-            .check()?;
-        Ok(response.take(0)?)
+        Ok(users::by_id(&self.db, id).await?)
     }
 }
 
@@ -458,14 +406,11 @@ mod tests {
     use kiln_types::ErrorKind;
 
     use super::*;
-    use crate::{
-        db::{DbConfig, connect},
-        migrations::{Migrator, bundled},
-    };
+    use crate::db::{DbConfig, connect};
 
     async fn service(policy: RegistrationPolicy) -> AuthService {
         let db = connect(&DbConfig::memory()).await.unwrap();
-        Migrator::new(&db, bundled()).up().await.unwrap();
+        crate::migrations::prepare(&db).await.unwrap();
         let key = SigningKey {
             kid: "k1".into(),
             secret: vec![1; 32],
@@ -549,6 +494,36 @@ mod tests {
             Err(TokenError::Revoked)
         );
         assert!(auth.verify_access_token(&laptop.access_token).is_ok());
+    }
+
+    #[tokio::test]
+    async fn ending_a_session_is_announced_to_its_topic_and_tokens_say_when_they_expire() {
+        use crate::hub::Topic;
+
+        let auth = service(RegistrationPolicy::Open).await;
+        let laptop = auth.register(creds("a@example.org")).await.unwrap();
+        let principal = auth.verify_access_token(&laptop.access_token).unwrap();
+        let now = tokens::unix_now();
+        assert!(
+            (now + 890..=now + 900).contains(&principal.expires_at),
+            "{} is not 15 minutes after {now}",
+            principal.expires_at
+        );
+        let mut ended = auth
+            .hub()
+            .subscribe(&Topic::Session(principal.session_id.clone()));
+        let mut elsewhere = auth.hub().subscribe(&Topic::Session("another".into()));
+
+        // A replayed refresh token ends the session as surely as a logout.
+        let next = auth.refresh(&laptop.refresh_token, None).await.unwrap();
+        auth.refresh(&laptop.refresh_token, None).await.unwrap_err();
+        let message = ended.try_recv().expect("session_ended announced");
+        assert_eq!(message.kind, "session_ended");
+        let body: serde_json::Value = serde_json::from_str(&message.json).unwrap();
+        assert_eq!(body["type"], "session_ended");
+        assert_eq!(body["session_id"], principal.session_id.as_str());
+        assert!(elsewhere.try_recv().is_err());
+        assert!(auth.refresh(&next.refresh_token, None).await.is_err());
     }
 
     #[tokio::test]

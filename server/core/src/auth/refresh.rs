@@ -4,10 +4,13 @@
 use std::time::Duration;
 
 use subtle::ConstantTimeEq;
-use surrealdb::types::SurrealValue;
 
 use super::{random_token, revoked::RevokedSessions};
-use crate::{ServiceError, db::Db};
+use crate::{
+    ServiceError,
+    db::Db,
+    store::refresh_tokens::{self as store, TokenRow},
+};
 
 /// What a spent refresh token carried over to its successor.
 pub struct Spent {
@@ -15,20 +18,6 @@ pub struct Spent {
     pub family: String,
     pub csrf_token: String,
 }
-
-#[derive(Debug, SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct TokenRow {
-    user_id: String,
-    family: String,
-    csrf: String,
-    used: bool,
-    revoked: bool,
-    expired: bool,
-}
-
-const TOKEN_FIELDS: &str = "record::id(user) AS user_id, family, csrf, \
-     used_at != NONE AS used, revoked_at != NONE AS revoked, expires_at <= time::now() AS expired";
 
 #[derive(Clone)]
 pub struct RefreshStore {
@@ -74,20 +63,15 @@ impl RefreshStore {
         csrf_token: &str,
     ) -> Result<String, ServiceError> {
         let token = random_token::<32>()?;
-        self.db
-            .query(
-                "CREATE type::record('refresh_token', $hash) CONTENT {
-                     user: type::record('user', $user), family: $family, csrf: $csrf,
-                     expires_at: time::now() + <duration> $ttl
-                 } RETURN NONE",
-            )
-            .bind(("hash", digest(&token)))
-            .bind(("user", user_id.to_owned()))
-            .bind(("family", family.to_owned()))
-            .bind(("csrf", csrf_token.to_owned()))
-            .bind(("ttl", format!("{}s", self.ttl.as_secs())))
-            .await?
-            .check()?;
+        store::create(
+            &self.db,
+            &digest(&token),
+            user_id,
+            family,
+            csrf_token,
+            self.ttl,
+        )
+        .await?;
         Ok(token)
     }
 
@@ -117,17 +101,7 @@ impl RefreshStore {
         }
         // Spend it only if nobody else did in the meantime: of two concurrent refreshes
         // with one token, one wins and the other is treated as a replay.
-        let mut response = self
-            .db
-            .query(
-                "UPDATE type::record('refresh_token', $hash) SET used_at = time::now()
-                 WHERE used_at = NONE AND revoked_at = NONE RETURN VALUE family",
-            )
-            .bind(("hash", hash))
-            .await?
-            .check()?;
-        let spent: Vec<String> = response.take(0)?;
-        if spent.is_empty() {
+        if !store::spend(&self.db, &hash).await? {
             self.revoke_family(&row.family).await?;
             return Err(session_ended());
         }
@@ -148,17 +122,7 @@ impl RefreshStore {
 
     /// Ends every session of a user.
     pub async fn revoke_user(&self, user_id: &str) -> Result<(), ServiceError> {
-        let mut response = self
-            .db
-            .query(
-                "UPDATE refresh_token SET revoked_at = time::now()
-                 WHERE user = type::record('user', $user) AND revoked_at = NONE
-                 RETURN VALUE family",
-            )
-            .bind(("user", user_id.to_owned()))
-            .await?
-            .check()?;
-        let families: Vec<String> = response.take(0)?;
+        let families = store::revoke_user(&self.db, user_id).await?;
         for family in families {
             self.revoked.insert(&family);
         }
@@ -167,26 +131,10 @@ impl RefreshStore {
 
     pub async fn revoke_family(&self, family: &str) -> Result<(), ServiceError> {
         self.revoked.insert(family);
-        self.db
-            .query(
-                "UPDATE refresh_token SET revoked_at = time::now()
-                 WHERE family = $family AND revoked_at = NONE RETURN NONE",
-            )
-            .bind(("family", family.to_owned()))
-            .await?
-            .check()?;
-        Ok(())
+        Ok(store::revoke_family(&self.db, family).await?)
     }
 
     async fn row(&self, hash: &str) -> Result<Option<TokenRow>, ServiceError> {
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {TOKEN_FIELDS} FROM ONLY type::record('refresh_token', $hash)"
-            ))
-            .bind(("hash", hash.to_owned()))
-            .await?
-            .check()?;
-        Ok(response.take(0)?)
+        Ok(store::get(&self.db, hash).await?)
     }
 }

@@ -143,7 +143,7 @@ impl TokenSigner {
             sub: principal.user_id.clone(),
             iss: ISSUER.into(),
             iat: now,
-            exp: now + self.inner.ttl.as_secs(),
+            exp: principal.expires_at,
             adm: principal.is_admin,
             sid: principal.session_id.clone(),
             csrf: principal.csrf_token.clone(),
@@ -170,11 +170,12 @@ impl TokenSigner {
             is_admin: data.claims.adm,
             session_id: data.claims.sid,
             csrf_token: data.claims.csrf,
+            expires_at: data.claims.exp,
         })
     }
 }
 
-fn unix_now() -> u64 {
+pub(super) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -200,6 +201,7 @@ mod tests {
             is_admin: false,
             session_id: "s".into(),
             csrf_token: "c".into(),
+            expires_at: unix_now() + 900,
         }
     }
 

@@ -5,8 +5,6 @@
 
 use std::io::{Cursor, Read};
 
-use kiln_types::ApiError;
-
 use super::{FileSettings, upload::IncomingFile};
 use crate::ServiceError;
 
@@ -56,11 +54,10 @@ impl Budget<'_> {
             return Ok(());
         }
         if self.entries.len() >= MAX_ENTRIES {
-            return Err(ApiError::invalid_field(
+            return Err(ServiceError::invalid_field(
                 "files",
                 format!("{:?} holds more than {MAX_ENTRIES} files", self.archive),
-            )
-            .into());
+            ));
         }
         let per_file = self.limits.max_file_bytes;
         let mut bytes = Vec::new();
@@ -70,27 +67,25 @@ impl Budget<'_> {
             .map_err(|e| self.unreadable(&e))?;
         let size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         if size > per_file {
-            return Err(self.limits.file_too_large(&name).into());
+            return Err(self.limits.file_too_large(&name));
         }
         self.total += size;
         if self.total > self.limits.max_request_bytes {
             let limit = self.limits.max_request_bytes;
-            return Err(ApiError::too_large(
+            return Err(ServiceError::too_large(
                 format!("{:?} expands to more than {limit} bytes", self.archive),
                 limit,
-            )
-            .into());
+            ));
         }
         self.entries.push(IncomingFile { name, bytes });
         Ok(())
     }
 
     fn unreadable(&self, error: &dyn std::fmt::Display) -> ServiceError {
-        ApiError::invalid_field(
+        ServiceError::invalid_field(
             "files",
             format!("{:?} is not a readable archive: {error}", self.archive),
         )
-        .into()
     }
 }
 

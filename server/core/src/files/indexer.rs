@@ -6,15 +6,29 @@
 //! one transaction, and only if the file is still at the version that was parsed — an
 //! edit meanwhile leaves the flag set for the next round. Failures are retried with
 //! backoff, then the file is marked failed with the reason.
+//!
+//! Work is claimed with a lease (`claimed_by`, `claimed_until`): a batch is taken by
+//! one worker for [`LEASE`], so two workers — or two Kiln instances on one database —
+//! never index the same file at once, and a worker that dies leaves its batch to the
+//! others when the lease runs out.
 
 use std::{sync::Arc, time::Duration};
 
 use kiln_types::{CodeSymbol, ParsedFile};
-use surrealdb::types::{RecordId, SurrealValue};
+use surrealdb::types::RecordId;
 use tokio::{sync::Notify, sync::watch, task::JoinSet};
+use tokio_util::sync::CancellationToken;
 
-use super::{SymbolRow, code_words};
-use crate::{ServiceError, db::Db, parsing::ParserService};
+use super::{SymbolRow, code_words, store};
+use crate::{
+    ServiceError,
+    db::Db,
+    parsing::ParserService,
+    store::{
+        DbError, codes,
+        files::{ChunkRow, Pending, QueueTime},
+    },
+};
 
 /// Files taken from the backlog at a time.
 const BATCH: usize = 16;
@@ -28,40 +42,17 @@ const IDLE: Duration = Duration::from_secs(60);
 pub const TRASH_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// How often the purge runs.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
-
-#[derive(Debug, Clone, SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct Pending {
-    id: String,
-    project_id: String,
-    version: i64,
-    path: String,
-    language: String,
-    content: String,
-    index_attempts: i64,
-}
-
-#[derive(Debug, SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct ChunkRow {
-    file: RecordId,
-    project: RecordId,
-    path: String,
-    language: String,
-    version: i64,
-    start_byte: i64,
-    end_byte: i64,
-    start_line: i64,
-    end_line: i64,
-    text: String,
-    symbols: String,
-}
+/// How long a claimed batch stays with its worker (a batch takes well under a second
+/// per file; a worker that dies holds its files this long at most).
+pub const LEASE: Duration = Duration::from_secs(30);
 
 pub struct Indexer {
     db: Db,
     parsers: ParserService,
     wake: Arc<Notify>,
     progress: watch::Sender<u64>,
+    /// This worker's name in `claimed_by`.
+    worker: String,
 }
 
 impl Indexer {
@@ -70,20 +61,25 @@ impl Indexer {
         parsers: ParserService,
         wake: Arc<Notify>,
         progress: watch::Sender<u64>,
+        worker: String,
     ) -> Self {
         Self {
             db,
             parsers,
             wake,
             progress,
+            worker,
         }
     }
 
-    /// Works through the backlog for as long as the server runs.
-    pub async fn run(self) {
+    /// Works through the backlog until `stop` is cancelled; returns promptly then (a
+    /// batch in progress is abandoned: its files keep their flag, so nothing is lost).
+    /// An error ends the run, for the supervisor to restart it.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) -> Result<(), ServiceError> {
         tracing::info!("indexer started");
         let mut next_purge = tokio::time::Instant::now();
-        loop {
+        let mut failures = 0_u32;
+        while !stop.is_cancelled() {
             if tokio::time::Instant::now() >= next_purge {
                 next_purge += PURGE_EVERY;
                 match self.purge(TRASH_RETENTION).await {
@@ -92,43 +88,51 @@ impl Indexer {
                     Err(error) => tracing::error!(%error, "purging deleted files failed"),
                 }
             }
-            match self.step().await {
+            let step = tokio::select! {
+                () = stop.cancelled() => break,
+                step = self.step() => step,
+            };
+            let pause = match step {
                 Ok(0) => {
-                    let pause = self.next_retry().await.unwrap_or(IDLE);
-                    tokio::select! {
-                        () = self.wake.notified() => {}
-                        () = tokio::time::sleep(pause) => {}
-                    }
+                    failures = 0;
+                    self.next_retry().await.unwrap_or(IDLE)
                 }
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::error!(%error, "indexer round failed; pausing");
-                    tokio::select! {
-                        () = self.wake.notified() => {}
-                        () = tokio::time::sleep(Duration::from_secs(5)) => {}
-                    }
+                Ok(_) => {
+                    failures = 0;
+                    continue;
                 }
+                // A database hiccup: pause, then try again; a lasting failure is the
+                // supervisor's to restart with backoff.
+                Err(error) if failures < 3 => {
+                    failures += 1;
+                    tracing::warn!(%error, failures, "indexer round failed; pausing");
+                    Duration::from_secs(5)
+                }
+                Err(error) => return Err(error),
+            };
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(pause) => {}
             }
         }
+        // What this worker claimed but did not finish goes back to the queue now.
+        if let Err(error) = self.release(Some(&self.worker)).await {
+            tracing::warn!(%error, "could not release the indexer's claims");
+        }
+        tracing::info!("indexer stopped");
+        Ok(())
+    }
+
+    /// Gives back the claims of `worker` (all claims with `None`: at the start of a
+    /// process that alone uses its database, every claim is a dead process's).
+    pub async fn release(&self, worker: Option<&str>) -> Result<(), ServiceError> {
+        Ok(store::release(&self.db, worker).await?)
     }
 
     /// Indexes one batch of the backlog; returns how many files it took.
     pub async fn step(&self) -> Result<usize, ServiceError> {
-        let mut response = self
-            .db
-            .query(
-                "SELECT record::id(id) AS id, record::id(project) AS project_id, version, path,
-                        language, index_attempts,
-                        (SELECT VALUE content FROM ONLY type::record('file_content', record::id($parent.id))) ?? ''
-                            AS content
-                 FROM file WHERE needs_indexing = true
-                     AND (index_retry_at = NONE OR index_retry_at <= time::now())
-                 LIMIT $batch",
-            )
-            .bind(("batch", BATCH))
-            .await?
-            .check()?;
-        let pending: Vec<Pending> = response.take(0)?;
+        let pending = store::claim(&self.db, &self.worker, BATCH, LEASE).await?;
         let taken = pending.len();
         let mut queue = pending.into_iter();
         let mut running = JoinSet::new();
@@ -155,33 +159,25 @@ impl Indexer {
     /// Deletes for good the files deleted more than `retention` ago (their history and
     /// chunks go with them); returns how many.
     pub async fn purge(&self, retention: Duration) -> Result<usize, ServiceError> {
-        let mut response = self
-            .db
-            .query(
-                "DELETE file WHERE deleted_at != NONE
-                     AND deleted_at < time::now() - <duration>($seconds + 's')
-                 RETURN BEFORE",
-            )
-            .bind(("seconds", retention.as_secs().to_string()))
-            .await?
-            .check()?;
-        let purged: Vec<surrealdb::types::Value> = response.take(0)?;
-        Ok(purged.len())
+        Ok(store::purge(&self.db, retention).await?)
     }
 
-    /// How long until the earliest retry is due.
+    /// How long until the earliest retry is due, or the earliest claim of another
+    /// worker runs out.
     async fn next_retry(&self) -> Option<Duration> {
-        let mut response = self
-            .db
-            .query(
-                "SELECT VALUE time::unix(index_retry_at) - time::unix(time::now()) FROM file
-                 WHERE needs_indexing = true AND index_retry_at != NONE
-                 ORDER BY index_retry_at LIMIT 1",
-            )
+        let retry = store::seconds_until(&self.db, QueueTime::RetryAt)
             .await
             .ok()?;
-        let seconds: Option<i64> = response.take(0).ok()?;
-        seconds.map(|s| Duration::from_secs(u64::try_from(s.max(1)).unwrap_or(1)))
+        let lease = store::seconds_until(&self.db, QueueTime::ClaimedUntil)
+            .await
+            .ok()?;
+        let seconds = match (retry, lease) {
+            (Some(retry), Some(lease)) => retry.min(lease),
+            (one, other) => one.or(other)?,
+        };
+        Some(Duration::from_secs(
+            u64::try_from(seconds.max(1)).unwrap_or(1),
+        ))
     }
 }
 
@@ -229,39 +225,13 @@ async fn write_chunks(db: &Db, file: &Pending, parsed: &ParsedFile) -> Result<()
         })
         .collect();
     let symbols: Vec<SymbolRow> = parsed.symbols.iter().map(SymbolRow::from).collect();
-    let mut response = db
-        .query(
-            "BEGIN TRANSACTION;
-             LET $file = type::record('file', $id);
-             LET $now = SELECT version, deleted_at FROM ONLY $file;
-             IF $now = NONE OR $now.version != $version OR $now.deleted_at != NONE { THROW 'stale'; };
-             DELETE chunk WHERE file = $file;
-             INSERT INTO chunk $chunks RETURN NONE;
-             UPDATE type::record('file_content', $id) SET symbols = $symbols RETURN NONE;
-             UPDATE $file SET parser = $parser, needs_indexing = false,
-                 index_status = 'indexed', index_error = NONE, index_attempts = 0,
-                 index_retry_at = NONE
-             RETURN NONE;
-             COMMIT TRANSACTION;",
-        )
-        .bind(("id", file.id.clone()))
-        .bind(("version", file.version))
-        .bind(("chunks", chunks))
-        .bind(("symbols", symbols))
-        .bind(("parser", parsed.parser.clone()))
-        .await?;
-    let errors = response.take_errors();
-    let said = |needle: &str| errors.values().any(|e| e.message().contains(needle));
-    // Changed, deleted or written by someone else meanwhile: the flag is still set
-    // where work remains, and the next round picks it up.
-    if errors.is_empty() || said("stale") || said("can be retried") {
-        return Ok(());
+    match store::write_chunks(db, file, chunks, symbols, &parsed.parser).await {
+        // Changed, deleted or written by someone else meanwhile: the flag is still set
+        // where work remains, and the next round picks it up.
+        Ok(_) | Err(DbError::Conflict) => Ok(()),
+        Err(error) if error.is_thrown(codes::STALE) => Ok(()),
+        Err(error) => Err(error.into()),
     }
-    let detail: Vec<String> = errors.values().map(ToString::to_string).collect();
-    Err(ServiceError::Internal(format!(
-        "writing chunks failed: {}",
-        detail.join("; ")
-    )))
 }
 
 /// Names of the symbols that start inside `start..end`, space-separated.
@@ -280,21 +250,6 @@ async fn record_failure(db: &Db, file: &Pending, reason: &str) -> Result<(), Ser
     let gave_up = attempts >= MAX_ATTEMPTS;
     let backoff = 1_i64 << attempts.clamp(1, 10);
     let reason: String = reason.chars().take(500).collect();
-    db.query(
-        "UPDATE type::record('file', $id) SET
-             index_attempts = $attempts, index_error = $reason,
-             index_retry_at = time::now() + <duration>($backoff + 's'),
-             needs_indexing = !$gave_up,
-             index_status = IF $gave_up THEN 'failed' ELSE 'queued' END
-         WHERE version = $version RETURN NONE",
-    )
-    .bind(("id", file.id.clone()))
-    .bind(("attempts", attempts))
-    .bind(("reason", reason))
-    .bind(("backoff", backoff.to_string()))
-    .bind(("gave_up", gave_up))
-    .bind(("version", file.version))
-    .await?
-    .check()?;
-    Ok(())
+    let backoff = Duration::from_secs(backoff.unsigned_abs());
+    Ok(store::record_failure(db, file, attempts, reason, backoff, gave_up).await?)
 }

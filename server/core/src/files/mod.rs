@@ -17,11 +17,7 @@ mod words;
 
 use std::sync::Arc;
 
-use kiln_types::{
-    ApiError, CodeSymbol, FileDetail, FileSummary, IndexFailure, IndexState, IndexStatus,
-    SymbolKind, TextSpan,
-};
-use surrealdb::types::SurrealValue;
+use kiln_types::{CodeSymbol, FileDetail, FileSummary, IndexFailure, IndexState, IndexStatus};
 use tokio::sync::{Notify, watch};
 
 pub use archive::is_archive;
@@ -34,18 +30,15 @@ pub use words::code_words;
 
 use crate::{
     ServiceError,
-    access::require_project_owner,
-    auth::Principal,
+    access::{FileScope, ProjectScope},
     db::Db,
-    events::{EventDispatcher, ProjectRef},
+    events::EventDispatcher,
     parsing::ParserService,
+    store::files::{self as store, NewContent, PATH_INDEX, SymbolRow, unsigned},
 };
 
 /// Failed files listed by the index status.
 const MAX_LISTED_FAILURES: usize = 100;
-
-/// Display times: microseconds, UTC.
-const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
 /// Limits and policies of code documents, from the configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,142 +64,16 @@ impl Default for FileSettings {
 
 impl FileSettings {
     /// 413 for a file over the per-file limit.
-    pub fn file_too_large(&self, name: &str) -> ApiError {
+    pub fn file_too_large(&self, name: &str) -> ServiceError {
         let limit = self.max_file_bytes;
-        ApiError::too_large(format!("{name:?} is larger than {limit} bytes"), limit)
+        ServiceError::too_large(format!("{name:?} is larger than {limit} bytes"), limit)
     }
 
     /// 413 for an upload over the per-request limit.
-    pub fn upload_too_large(&self) -> ApiError {
+    pub fn upload_too_large(&self) -> ServiceError {
         let limit = self.max_request_bytes;
-        ApiError::too_large(format!("the upload holds more than {limit} bytes"), limit)
+        ServiceError::too_large(format!("the upload holds more than {limit} bytes"), limit)
     }
-}
-
-/// The columns of a [`FileSummary`], flattened, with ids and times as strings.
-fn summary_fields() -> String {
-    format!(
-        "record::id(id) AS id, record::id(project) AS project_id, path, size, lines, language, \
-         binary, version, sha256, index_status, index_error, \
-         time::format(updated_at, '{TIME_FORMAT}') AS updated_at, \
-         IF deleted_at != NONE THEN time::format(deleted_at, '{TIME_FORMAT}') ELSE NONE END AS deleted_at"
-    )
-}
-
-#[derive(Debug, SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct SummaryRow {
-    id: String,
-    project_id: String,
-    path: String,
-    size: i64,
-    lines: i64,
-    language: String,
-    binary: bool,
-    version: i64,
-    sha256: String,
-    index_status: String,
-    index_error: Option<String>,
-    updated_at: String,
-    deleted_at: Option<String>,
-}
-
-fn unsigned(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
-}
-
-impl From<SummaryRow> for FileSummary {
-    fn from(row: SummaryRow) -> Self {
-        Self {
-            id: row.id,
-            project_id: row.project_id,
-            path: row.path,
-            size: unsigned(row.size),
-            lines: unsigned(row.lines),
-            language: row.language,
-            binary: row.binary,
-            version: unsigned(row.version),
-            sha256: row.sha256,
-            index_status: IndexState::parse(&row.index_status).unwrap_or(IndexState::Queued),
-            index_error: row.index_error,
-            updated_at: row.updated_at,
-            deleted_at: row.deleted_at,
-        }
-    }
-}
-
-/// One symbol as stored on its file.
-#[derive(Debug, Clone, SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct SymbolRow {
-    kind: String,
-    name: String,
-    start_byte: i64,
-    end_byte: i64,
-    start_line: i64,
-    end_line: i64,
-    parent: Option<i64>,
-}
-
-fn symbol_kind(name: &str) -> SymbolKind {
-    serde_json::from_value(serde_json::Value::String(name.to_owned())).unwrap_or(SymbolKind::Other)
-}
-
-fn symbol_kind_name(kind: SymbolKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "other".into())
-}
-
-fn small(value: i64) -> u32 {
-    u32::try_from(value).unwrap_or(0)
-}
-
-impl From<SymbolRow> for CodeSymbol {
-    fn from(row: SymbolRow) -> Self {
-        Self {
-            kind: symbol_kind(&row.kind),
-            name: row.name,
-            span: TextSpan {
-                start_byte: small(row.start_byte),
-                end_byte: small(row.end_byte),
-                start_line: small(row.start_line),
-                end_line: small(row.end_line),
-            },
-            parent: row.parent.map(small),
-        }
-    }
-}
-
-impl From<&CodeSymbol> for SymbolRow {
-    fn from(symbol: &CodeSymbol) -> Self {
-        Self {
-            kind: symbol_kind_name(symbol.kind),
-            name: symbol.name.clone(),
-            start_byte: symbol.span.start_byte.into(),
-            end_byte: symbol.span.end_byte.into(),
-            start_line: symbol.span.start_line.into(),
-            end_line: symbol.span.end_line.into(),
-            parent: symbol.parent.map(i64::from),
-        }
-    }
-}
-
-#[derive(Debug, SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct DetailRow {
-    content: String,
-    note: Option<String>,
-    symbols: Vec<SymbolRow>,
-}
-
-/// A file the caller may touch, and its project.
-#[derive(Debug, Clone, SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct FileAccess {
-    project_id: String,
-    owned: bool,
 }
 
 #[derive(Clone)]
@@ -250,7 +117,26 @@ impl FileService {
             self.parsers.clone(),
             self.wake.clone(),
             self.progress.clone(),
+            // Its name in `claimed_by`: random, so no two workers share one.
+            crate::auth::random_token::<8>()?,
         ))
+    }
+
+    /// Starts the background indexer under `jobs`: it resumes the stored backlog at
+    /// once and stops when the supervisor does. `sole_user`: no other process uses
+    /// this database (an embedded engine), so claims left in it are a dead process's
+    /// and are released at once instead of when their lease runs out.
+    pub async fn start_indexer(
+        &self,
+        jobs: &crate::jobs::Supervisor,
+        sole_user: bool,
+    ) -> Result<(), ServiceError> {
+        let indexer = Arc::new(self.indexer().await?);
+        if sole_user {
+            indexer.release(None).await?;
+        }
+        jobs.spawn("indexer", move |stop| indexer.clone().run(stop));
+        Ok(())
     }
 
     /// Changes whenever the indexer finished some work.
@@ -261,51 +147,17 @@ impl FileService {
     /// A project's live files (and deleted ones if asked), by path.
     pub async fn list(
         &self,
-        principal: &Principal,
-        project_id: &str,
+        scope: &ProjectScope,
         include_deleted: bool,
     ) -> Result<Vec<FileSummary>, ServiceError> {
-        require_project_owner(&self.db, principal, project_id).await?;
-        let deleted = if include_deleted {
-            ""
-        } else {
-            "AND deleted_at = NONE"
-        };
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {} FROM file WHERE project = type::record('project', $project) {deleted} ORDER BY path",
-                summary_fields()
-            ))
-            .bind(("project", project_id.to_owned()))
-            .await?
-            .check()?;
-        let rows: Vec<SummaryRow> = response.take(0)?;
+        let rows = store::list(&self.db, scope.id().as_str(), include_deleted).await?;
         Ok(rows.into_iter().map(FileSummary::from).collect())
     }
 
     /// One file with its content and outline.
-    pub async fn get(
-        &self,
-        principal: &Principal,
-        file_id: &str,
-    ) -> Result<FileDetail, ServiceError> {
-        self.authorize(principal, file_id).await?;
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {} FROM ONLY type::record('file', $id);
-                 SELECT content, symbols,
-                     (SELECT VALUE note FROM ONLY type::record('file', $id)) AS note
-                 FROM ONLY type::record('file_content', $id);",
-                summary_fields()
-            ))
-            .bind(("id", file_id.to_owned()))
-            .await?
-            .check()?;
-        let summary: Option<SummaryRow> = response.take(0)?;
-        let detail: Option<DetailRow> = response.take(1)?;
-        let (Some(summary), Some(detail)) = (summary, detail) else {
+    pub async fn get(&self, scope: &FileScope) -> Result<FileDetail, ServiceError> {
+        let file_id = scope.id().as_str();
+        let Some((summary, detail)) = store::detail(&self.db, file_id).await? else {
             return Err(not_found(file_id));
         };
         let file = FileSummary::from(summary);
@@ -318,41 +170,9 @@ impl FileService {
     }
 
     /// How far indexing is in a project, and which files failed and why.
-    pub async fn index_status(
-        &self,
-        principal: &Principal,
-        project_id: &str,
-    ) -> Result<IndexStatus, ServiceError> {
-        require_project_owner(&self.db, principal, project_id).await?;
-        #[derive(SurrealValue)]
-        #[surreal(crate = "surrealdb::types")]
-        struct Count {
-            index_status: String,
-            files: i64,
-        }
-        #[derive(SurrealValue)]
-        #[surreal(crate = "surrealdb::types")]
-        struct Failure {
-            file_id: String,
-            path: String,
-            error: String,
-        }
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT index_status, count() AS files FROM file
-                     WHERE project = type::record('project', $project) AND deleted_at = NONE
-                     GROUP BY index_status;
-                 SELECT record::id(id) AS file_id, path, index_error ?? '' AS error FROM file
-                     WHERE project = type::record('project', $project) AND deleted_at = NONE
-                         AND index_status = 'failed'
-                     ORDER BY path LIMIT {MAX_LISTED_FAILURES};"
-            ))
-            .bind(("project", project_id.to_owned()))
-            .await?
-            .check()?;
-        let counts: Vec<Count> = response.take(0)?;
-        let failures: Vec<Failure> = response.take(1)?;
+    pub async fn index_status(&self, scope: &ProjectScope) -> Result<IndexStatus, ServiceError> {
+        let (counts, failures) =
+            store::index_status(&self.db, scope.id().as_str(), MAX_LISTED_FAILURES).await?;
         let mut status = IndexStatus::default();
         for count in counts {
             let files = unsigned(count.files);
@@ -376,106 +196,15 @@ impl FileService {
 
     /// The summary of one file.
     async fn summary(&self, file_id: &str) -> Result<FileSummary, ServiceError> {
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT {} FROM ONLY type::record('file', $id)",
-                summary_fields()
-            ))
-            .bind(("id", file_id.to_owned()))
+        store::summary(&self.db, file_id)
             .await?
-            .check()?;
-        let row: Option<SummaryRow> = response.take(0)?;
-        row.map(FileSummary::from).ok_or_else(|| not_found(file_id))
-    }
-
-    /// A file is its project's: unknown → 404, someone else's → 403. Returns the
-    /// project's id.
-    pub async fn authorize(
-        &self,
-        principal: &Principal,
-        file_id: &str,
-    ) -> Result<String, ServiceError> {
-        let mut response = self
-            .db
-            .query(
-                "SELECT record::id(project) AS project_id, project.owner = type::record('user', $user) AS owned
-                 FROM ONLY type::record('file', $id)",
-            )
-            .bind(("id", file_id.to_owned()))
-            .bind(("user", principal.user_id.clone()))
-            .await?
-            .check()?;
-        let access: Option<FileAccess> = response.take(0)?;
-        match access {
-            None => Err(not_found(file_id)),
-            Some(access) if access.owned => Ok(access.project_id),
-            Some(_) => {
-                tracing::info!(user = %principal.user_id, file = file_id, "file access refused");
-                Err(ServiceError::Forbidden(
-                    "this file belongs to another account's project".into(),
-                ))
-            }
-        }
-    }
-
-    /// The project as events describe it, after checking the caller may change it:
-    /// archived projects are read-only.
-    async fn writable_project(
-        &self,
-        principal: &Principal,
-        project_id: &str,
-    ) -> Result<ProjectRef, ServiceError> {
-        require_project_owner(&self.db, principal, project_id).await?;
-        #[derive(SurrealValue)]
-        #[surreal(crate = "surrealdb::types")]
-        struct Row {
-            name: String,
-            owner_id: String,
-            status: String,
-        }
-        let mut response = self
-            .db
-            .query(
-                "SELECT name, record::id(owner) AS owner_id, status
-                 FROM ONLY type::record('project', $id)",
-            )
-            .bind(("id", project_id.to_owned()))
-            .await?
-            .check()?;
-        let row: Option<Row> = response.take(0)?;
-        let row = row
-            .ok_or_else(|| ServiceError::NotFound(format!("no project with id {project_id:?}")))?;
-        if row.status == "archived" {
-            return Err(ServiceError::Conflict(
-                "the project is archived: restore it to change its files".into(),
-            ));
-        }
-        Ok(ProjectRef {
-            id: project_id.to_owned(),
-            name: row.name,
-            owner_id: row.owner_id,
-        })
+            .map(FileSummary::from)
+            .ok_or_else(|| not_found(file_id))
     }
 }
 
 fn not_found(file_id: &str) -> ServiceError {
-    ServiceError::NotFound(format!("no file with id {file_id:?}"))
-}
-
-/// What a file's bytes become in the database.
-#[derive(Debug, Clone, SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct NewContent {
-    path: String,
-    sha256: String,
-    size: i64,
-    lines: i64,
-    language: String,
-    binary: bool,
-    content: String,
-    data: Option<surrealdb::types::Bytes>,
-    note: Option<String>,
+    ServiceError::not_found("file", format!("no file with id {file_id:?}"))
 }
 
 impl NewContent {

@@ -4,11 +4,9 @@
 
 use std::collections::HashSet;
 
-use kiln_types::{ApiError, SearchHit, SearchQuery, SearchResults};
-use surrealdb::types::SurrealValue;
-
-use super::{FileService, unsigned, words::word_spans};
-use crate::{ServiceError, access::require_project_owner, auth::Principal};
+use super::{FileService, store, unsigned, words::word_spans};
+use crate::{ServiceError, access::ProjectScope, store::files::ChunkQuery};
+use kiln_types::{SearchHit, SearchQuery, SearchResults};
 
 pub const SEARCH_DEFAULT_LIMIT: u32 = 20;
 pub const SEARCH_MAX_LIMIT: u32 = 50;
@@ -16,52 +14,37 @@ const QUERY_MAX_CHARS: usize = 500;
 /// A symbol's name matching counts this much more than a word in the text.
 const SYMBOL_WEIGHT: f64 = 2.0;
 
-#[derive(Debug, SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct HitRow {
-    file_id: String,
-    path: String,
-    language: String,
-    start_line: i64,
-    end_line: i64,
-    text: String,
-    symbols: String,
-    score: f64,
-}
-
 impl FileService {
     /// The chunks that best match `query.q`, best first.
     pub async fn search(
         &self,
-        principal: &Principal,
-        project_id: &str,
+        scope: &ProjectScope,
         query: &SearchQuery,
     ) -> Result<SearchResults, ServiceError> {
-        require_project_owner(&self.db, principal, project_id).await?;
+        let project_id = scope.id().as_str();
         let q = query.q.trim();
         if q.is_empty() || q.chars().count() > QUERY_MAX_CHARS {
-            return Err(ApiError::invalid_field(
+            return Err(ServiceError::invalid_field(
                 "q",
                 format!("give 1 to {QUERY_MAX_CHARS} characters"),
-            )
-            .into());
+            ));
         }
         // The analyzer splits identifiers; punctuation is left out here so that `load()`
         // finds `load();` (the code's punctuation runs are tokens of their own).
         let words = super::code_words(q);
         let terms: HashSet<String> = words.iter().cloned().collect();
         if terms.is_empty() {
-            return Err(
-                ApiError::invalid_field("q", "give at least one word or identifier").into(),
-            );
+            return Err(ServiceError::invalid_field(
+                "q",
+                "give at least one word or identifier",
+            ));
         }
         let limit = query.limit.unwrap_or(SEARCH_DEFAULT_LIMIT);
         if !(1..=SEARCH_MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::invalid_field(
+            return Err(ServiceError::invalid_field(
                 "limit",
                 format!("must be 1 to {SEARCH_MAX_LIMIT}"),
-            )
-            .into());
+            ));
         }
         let language = query
             .language
@@ -77,31 +60,18 @@ impl FileService {
             Some(glob) => Some(glob_regex(glob)?),
             None => None,
         };
-        let mut filters = String::new();
-        if language.is_some() {
-            filters.push_str(" AND language = $language");
-        }
-        if glob.is_some() {
-            filters.push_str(" AND string::matches(path, <regex>$glob)");
-        }
-        let mut response = self
-            .db
-            .query(format!(
-                "SELECT record::id(file) AS file_id, path, language, start_line, end_line, text, symbols,
-                        (search::score(0) ?? 0) + {SYMBOL_WEIGHT} * (search::score(1) ?? 0) AS score
-                 FROM chunk
-                 WHERE project = type::record('project', $project)
-                     AND (text @0@ $q OR symbols @1@ $q){filters}
-                 ORDER BY score DESC LIMIT $limit"
-            ))
-            .bind(("project", project_id.to_owned()))
-            .bind(("q", words.join(" ")))
-            .bind(("language", language.map(str::to_owned)))
-            .bind(("glob", glob))
-            .bind(("limit", limit))
-            .await?
-            .check()?;
-        let rows: Vec<HitRow> = response.take(0)?;
+        let rows = store::search(
+            &self.db,
+            ChunkQuery {
+                project_id,
+                words: words.join(" "),
+                language,
+                path_regex: glob,
+                limit,
+                symbol_weight: SYMBOL_WEIGHT,
+            },
+        )
+        .await?;
         let hits = rows
             .into_iter()
             .map(|row| SearchHit {
@@ -126,8 +96,7 @@ impl FileService {
     /// `token_budget` tokens together, best first.
     pub async fn retrieve(
         &self,
-        principal: &Principal,
-        project_id: &str,
+        scope: &ProjectScope,
         question: &str,
         token_budget: usize,
     ) -> Result<Vec<SearchHit>, ServiceError> {
@@ -136,7 +105,7 @@ impl FileService {
             limit: Some(SEARCH_MAX_LIMIT),
             ..SearchQuery::default()
         };
-        let hits = self.search(principal, project_id, &query).await?.hits;
+        let hits = self.search(scope, &query).await?.hits;
         let mut spent = 0;
         Ok(hits
             .into_iter()
@@ -170,7 +139,10 @@ fn highlights(text: &str, terms: &HashSet<String>) -> Vec<[u32; 2]> {
 /// character, `{a,b}` alternatives. Without a `/`, it matches file names at any depth.
 fn glob_regex(glob: &str) -> Result<String, ServiceError> {
     if glob.len() > 500 {
-        return Err(ApiError::invalid_field("path", "the pattern is too long").into());
+        return Err(ServiceError::invalid_field(
+            "path",
+            "the pattern is too long",
+        ));
     }
     let mut regex = String::from("^");
     if !glob.contains('/') {
@@ -208,7 +180,10 @@ fn glob_regex(glob: &str) -> Result<String, ServiceError> {
         }
     }
     if in_group {
-        return Err(ApiError::invalid_field("path", "unclosed `{` in the pattern").into());
+        return Err(ServiceError::invalid_field(
+            "path",
+            "unclosed `{` in the pattern",
+        ));
     }
     regex.push('$');
     Ok(regex)

@@ -2,11 +2,10 @@
 
 use std::collections::HashSet;
 
-use kiln_types::{ApiError, UploadOutcome, UploadReport, UploadedFile};
-use surrealdb::types::SurrealValue;
+use kiln_types::{UploadOutcome, UploadReport, UploadedFile};
 
-use super::{FileService, NewContent, archive, normalize_path};
-use crate::{ServiceError, auth::Principal, events::DomainEvent};
+use super::{FileService, NewContent, PATH_INDEX, archive, normalize_path, store};
+use crate::{ServiceError, access::ProjectScope, events::DomainEvent, store::files::PutResult};
 
 /// One uploaded file: its name (the path inside the project) and its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,16 +14,8 @@ pub struct IncomingFile {
     pub bytes: Vec<u8>,
 }
 
-#[derive(Debug, SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct PutResult {
-    outcome: String,
-    id: String,
-    version: i64,
-}
-
-/// How often a write that lost a race with another is tried again.
-pub(super) const WRITE_ATTEMPTS: u32 = 5;
+/// How often an upload that lost a race for a new path is tried again.
+const WRITE_ATTEMPTS: u32 = 3;
 
 impl FileService {
     /// Stores `files` in the project: archives are expanded, every path is checked
@@ -32,11 +23,12 @@ impl FileService {
     /// version) or recognised as a duplicate by its sha256.
     pub async fn upload(
         &self,
-        principal: &Principal,
-        project_id: &str,
+        scope: &ProjectScope,
         files: Vec<IncomingFile>,
     ) -> Result<UploadReport, ServiceError> {
-        let project = self.writable_project(principal, project_id).await?;
+        scope.require_writable()?;
+        let (principal, project_id) = (scope.principal(), scope.id().as_str());
+        let project = scope.reference();
         let files = self.checked(files)?;
         let mut report = UploadReport::default();
         for (path, bytes) in files {
@@ -91,7 +83,10 @@ impl FileService {
     /// exceeded.
     fn checked(&self, files: Vec<IncomingFile>) -> Result<Vec<(String, Vec<u8>)>, ServiceError> {
         if files.is_empty() {
-            return Err(ApiError::invalid_field("files", "send at least one file").into());
+            return Err(ServiceError::invalid_field(
+                "files",
+                "send at least one file",
+            ));
         }
         let limits = &self.settings;
         let mut expanded = Vec::new();
@@ -105,11 +100,11 @@ impl FileService {
             for entry in entries {
                 let size = u64::try_from(entry.bytes.len()).unwrap_or(u64::MAX);
                 if size > limits.max_file_bytes {
-                    return Err(limits.file_too_large(&entry.name).into());
+                    return Err(limits.file_too_large(&entry.name));
                 }
                 total = total.saturating_add(size);
                 if total > limits.max_request_bytes {
-                    return Err(limits.upload_too_large().into());
+                    return Err(limits.upload_too_large());
                 }
                 expanded.push(entry);
             }
@@ -120,59 +115,38 @@ impl FileService {
             .map(|file| {
                 let path = normalize_path("files", &file.name)?;
                 if !seen.insert(path.clone()) {
-                    return Err(ApiError::invalid_field(
+                    return Err(ServiceError::invalid_field(
                         "files",
                         format!("the path {path:?} is given twice"),
-                    )
-                    .into());
+                    ));
                 }
                 Ok((path, file.bytes))
             })
             .collect()
     }
 
-    /// `fn::put_file` in a transaction, tried again when it raced another writer.
+    /// `fn::put_file` in a transaction. Two uploads of a new path at once: the loser's
+    /// insert hits the path index and runs again, now as an update of the winner's file.
     async fn put(
         &self,
         project_id: &str,
         user_id: &str,
         new: &NewContent,
     ) -> Result<PutResult, ServiceError> {
-        let mut attempt = 0;
+        let mut attempt = 1;
         loop {
-            attempt += 1;
-            let mut response = self
-                .db
-                .query(
-                    "BEGIN TRANSACTION;
-                     RETURN fn::put_file(type::record('project', $project), $new, type::record('user', $user));
-                     COMMIT TRANSACTION;",
-                )
-                .bind(("project", project_id.to_owned()))
-                .bind(("user", user_id.to_owned()))
-                .bind(("new", new.clone()))
-                .await?;
-            let errors = response.take_errors();
-            if errors.is_empty() {
-                // BEGIN counts as a statement: the RETURN is the second.
-                let result: Option<PutResult> = response.take(1)?;
-                return result
-                    .ok_or_else(|| ServiceError::Internal("fn::put_file returned nothing".into()));
+            match store::put(&self.db, project_id, user_id, new).await {
+                Ok(result) => {
+                    return result.ok_or_else(|| {
+                        ServiceError::Internal("fn::put_file returned nothing".into())
+                    });
+                }
+                Err(error) if error.is_unique(PATH_INDEX) && attempt < WRITE_ATTEMPTS => {
+                    tracing::debug!(attempt, "upload raced another write; retrying");
+                    attempt += 1;
+                }
+                Err(error) => return Err(error.into()),
             }
-            let retry = errors
-                .values()
-                .any(|e| e.message().contains("can be retried"))
-                || errors
-                    .values()
-                    .any(|e| e.message().contains("file_project_path"));
-            if !(retry && attempt < WRITE_ATTEMPTS) {
-                let detail: Vec<String> = errors.values().map(ToString::to_string).collect();
-                return Err(ServiceError::Internal(format!(
-                    "upload failed: {}",
-                    detail.join("; ")
-                )));
-            }
-            tracing::debug!(attempt, path = %new.path, "upload raced another write; retrying");
         }
     }
 }

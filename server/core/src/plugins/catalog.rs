@@ -11,10 +11,8 @@ use kiln_plugin_host::{
     PluginKind, PluginStats, SnippetExtractorPlugin,
 };
 use kiln_types::PluginSummary;
-use surrealdb::types::SurrealValue;
 
 use super::PluginSettings;
-use crate::{ServiceError, db::Db};
 
 /// Where a plugin came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -353,43 +351,4 @@ fn plugin_dirs(dir: &Path) -> Vec<PathBuf> {
         .collect();
     dirs.sort();
     dirs
-}
-
-#[derive(SurrealValue)]
-#[surreal(crate = "surrealdb::types")]
-struct StoredSetting {
-    plugin: String,
-    enabled: bool,
-    priority: i64,
-}
-
-pub(crate) async fn stored_settings(db: &Db) -> Result<HashMap<String, (bool, i32)>, ServiceError> {
-    let rows: Vec<StoredSetting> = db
-        .query("SELECT record::id(id) AS plugin, enabled, priority FROM plugin_setting")
-        .await?
-        .take(0)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            (
-                row.plugin,
-                (row.enabled, i32::try_from(row.priority).unwrap_or(0)),
-            )
-        })
-        .collect())
-}
-
-pub(crate) async fn store_setting(
-    db: &Db,
-    id: &str,
-    enabled: bool,
-    priority: i32,
-) -> Result<(), ServiceError> {
-    db.query("UPSERT type::record('plugin_setting', $id) SET enabled = $enabled, priority = $priority, updated_at = time::now()")
-        .bind(("id", id.to_owned()))
-        .bind(("enabled", enabled))
-        .bind(("priority", i64::from(priority)))
-        .await?
-        .check()?;
-    Ok(())
 }

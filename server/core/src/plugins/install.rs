@@ -8,7 +8,7 @@ use super::{
     PluginRegistry,
     catalog::{Entry, Loaded, Source},
 };
-use crate::ServiceError;
+use crate::{ServiceError, error::Conflict};
 
 impl PluginRegistry {
     /// Installs an uploaded plugin. The manifest, the component's hash and the
@@ -39,9 +39,10 @@ impl PluginRegistry {
                 .iter()
                 .any(|r| r.manifest.as_ref().is_some_and(|m| m.id == id));
         if taken {
-            return Err(ServiceError::Conflict(format!(
+            return Err(Conflict::AlreadyExists(format!(
                 "a plugin with id {id} exists; delete it first"
-            )));
+            ))
+            .into());
         }
         let engine = self.inner.engine.clone();
         let (manifest, loaded, dir) = tokio::task::spawn_blocking(move || {
@@ -51,7 +52,7 @@ impl PluginRegistry {
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("plugin install failed: {e}")))??;
-        let stored = super::catalog::stored_settings(&self.inner.db).await?;
+        let stored = crate::store::plugin_settings::all(&self.inner.db).await?;
         let (enabled, priority) = stored.get(&id).copied().unwrap_or((true, 0));
         let mut catalog = (*self.catalog()).clone();
         catalog.entries.push(Entry {
@@ -86,19 +87,17 @@ impl PluginRegistry {
                 let rejected = catalog.rejected.remove(at);
                 (rejected.dir, rejected.source)
             }
-            (None, None) => return Err(ServiceError::NotFound(format!("no plugin {id}"))),
+            (None, None) => {
+                return Err(ServiceError::not_found("plugin", format!("no plugin {id}")));
+            }
         };
         if source == Source::Bundled {
-            return Err(ServiceError::Conflict(
+            return Err(Conflict::Protected(
                 "bundled plugins cannot be deleted; disable them instead".into(),
-            ));
+            )
+            .into());
         }
-        self.inner
-            .db
-            .query("DELETE type::record('plugin_setting', $id)")
-            .bind(("id", id.to_owned()))
-            .await?
-            .check()?;
+        crate::store::plugin_settings::delete(&self.inner.db, id).await?;
         match tokio::fs::remove_dir_all(&dir).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(ServiceError::Internal(format!(
@@ -135,10 +134,7 @@ fn write_plugin(
     std::fs::create_dir_all(dir).map_err(io)?;
     let target = dir.join(&manifest.id);
     if target.exists() {
-        return Err(ServiceError::Conflict(format!(
-            "{} already exists",
-            target.display()
-        )));
+        return Err(Conflict::AlreadyExists(format!("{} already exists", target.display())).into());
     }
     let staging = dir.join(format!(".installing-{}", manifest.id));
     let _ = std::fs::remove_dir_all(&staging);

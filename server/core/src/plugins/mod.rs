@@ -18,7 +18,7 @@ use std::{
 };
 
 use kiln_plugin_host::{
-    LanguageParserPlugin, LlmPolicyPlugin, PluginEngine, PluginKind, PluginLimits,
+    LanguageParserPlugin, LlmPolicyPlugin, PluginEngine, PluginError, PluginKind, PluginLimits,
     SnippetExtractorPlugin,
 };
 use kiln_types::{PluginPatch, PluginSummary};
@@ -103,7 +103,7 @@ impl PluginRegistry {
             tokio::task::spawn_blocking(move || Catalog::discover(&engine, &settings))
                 .await
                 .map_err(|e| ServiceError::Internal(format!("plugin discovery failed: {e}")))?;
-        catalog.apply(&catalog::stored_settings(&self.inner.db).await?);
+        catalog.apply(&crate::store::plugin_settings::all(&self.inner.db).await?);
         for entry in &catalog.entries {
             tracing::info!(
                 plugin = entry.manifest.id,
@@ -131,7 +131,7 @@ impl PluginRegistry {
             .summaries()
             .into_iter()
             .find(|summary| summary.id == id)
-            .ok_or_else(|| ServiceError::NotFound(format!("no plugin {id}")))
+            .ok_or_else(|| ServiceError::not_found("plugin", format!("no plugin {id}")))
     }
 
     /// Enables, disables or re-prioritises a plugin; remembered across restarts.
@@ -146,7 +146,7 @@ impl PluginRegistry {
             .entries
             .iter_mut()
             .find(|entry| entry.manifest.id == id)
-            .ok_or_else(|| ServiceError::NotFound(format!("no loaded plugin {id}")))?;
+            .ok_or_else(|| ServiceError::not_found("plugin", format!("no loaded plugin {id}")))?;
         if let Some(priority) = patch.priority
             && !(-1000..=1000).contains(&priority)
         {
@@ -158,7 +158,8 @@ impl PluginRegistry {
         }
         entry.enabled = patch.enabled.unwrap_or(entry.enabled);
         entry.priority = patch.priority.unwrap_or(entry.priority);
-        catalog::store_setting(&self.inner.db, id, entry.enabled, entry.priority).await?;
+        crate::store::plugin_settings::save(&self.inner.db, id, entry.enabled, entry.priority)
+            .await?;
         tracing::info!(
             plugin = id,
             enabled = entry.enabled,
@@ -203,6 +204,77 @@ impl PluginRegistry {
             .await
             .ok()
             .and_then(Result::ok)
+    }
+}
+
+/// A loaded plugin, as [`PluginRegistry::call_with_fallback`] names it in the log.
+pub trait NamedPlugin: Send + Sync + 'static {
+    fn plugin_id(&self) -> &str;
+}
+
+impl NamedPlugin for LanguageParserPlugin {
+    fn plugin_id(&self) -> &str {
+        self.id()
+    }
+}
+
+impl NamedPlugin for SnippetExtractorPlugin {
+    fn plugin_id(&self) -> &str {
+        self.id()
+    }
+}
+
+impl PluginRegistry {
+    /// Asks `plugins` in order — on a blocking thread, holding one plugin slot — until
+    /// one answers, and falls back to `built_in` when none does (none given, all
+    /// failed or quarantined, or every slot stayed busy). A failing plugin is logged
+    /// here and counted by the plugin host; its failure never reaches the caller,
+    /// unless `passes_through` says it is the caller's own (input too large).
+    pub async fn call_with_fallback<P, T>(
+        &self,
+        what: &'static str,
+        plugins: Vec<Arc<P>>,
+        call: impl Fn(&P) -> Result<T, PluginError> + Send + 'static,
+        passes_through: fn(&PluginError) -> bool,
+        built_in: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError>
+    where
+        P: NamedPlugin + ?Sized,
+        T: Send + 'static,
+    {
+        let slot = if plugins.is_empty() {
+            None
+        } else {
+            let slot = self.slot().await;
+            if slot.is_none() {
+                tracing::warn!(what, "all plugin slots stayed busy; using the built-in one");
+            }
+            slot
+        };
+        // Plugin calls block a thread for up to their deadline: keep them off the
+        // async workers.
+        tokio::task::spawn_blocking(move || {
+            if let Some(_slot) = slot {
+                for plugin in &plugins {
+                    match call(plugin) {
+                        Ok(answer) => return Ok(answer),
+                        Err(error) if passes_through(&error) => {
+                            return Err(ServiceError::Plugin(error));
+                        }
+                        Err(error) => {
+                            let stderr_tail = match &error {
+                                PluginError::Crashed { stderr_tail, .. } => stderr_tail.as_str(),
+                                _ => "",
+                            };
+                            tracing::warn!(what, plugin = plugin.plugin_id(), code = error.code(), %error, stderr_tail, "plugin failed; trying the next one");
+                        }
+                    }
+                }
+            }
+            built_in()
+        })
+        .await
+        .map_err(|error| ServiceError::Internal(format!("{what} task failed: {error}")))?
     }
 }
 

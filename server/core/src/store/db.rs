@@ -40,6 +40,19 @@ impl std::fmt::Debug for DbConfig {
 }
 
 impl DbConfig {
+    /// Whether the engine runs inside this process (`mem://`, `surrealkv://`,
+    /// `rocksdb://`): then no other process can use the same database.
+    pub fn is_embedded(&self) -> bool {
+        [
+            "mem://",
+            "surrealkv://",
+            "surrealkv+versioned://",
+            "rocksdb://",
+        ]
+        .iter()
+        .any(|scheme| self.url.starts_with(scheme))
+    }
+
     pub fn memory() -> Self {
         Self {
             url: "mem://".into(),

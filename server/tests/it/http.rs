@@ -1,6 +1,6 @@
 //! The HTTP transport driven in-process: real router, SurrealDB `mem://`, real plugins.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! `kiln plugin new` and `kiln plugin check`, as a plugin author runs them: the
 //! scaffold builds with cargo into a real component that passes the check.
 
-mod support;
+use crate::support;
 
 use std::{path::PathBuf, process::Command};
 

@@ -1,6 +1,6 @@
 //! The `kiln` binary as an operator uses it: real process, real SurrealKV data dir.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Output};
 

@@ -6,7 +6,10 @@
 
 use surrealdb::types::SurrealValue;
 
-use crate::db::Db;
+use crate::{
+    db::Db,
+    store::{self, DbError},
+};
 
 /// One migration file (and its optional `.down.surql` counterpart).
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +25,16 @@ include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 /// The migrations compiled into this binary, in order.
 pub fn bundled() -> &'static [Migration] {
     BUNDLED
+}
+
+/// Brings `db` to what this build expects: the pending bundled migrations, then this
+/// build's database functions. Returns the versions applied.
+pub async fn prepare(db: &Db) -> Result<Vec<u32>, MigrationError> {
+    let applied = Migrator::new(db, bundled()).up().await?;
+    store::install_functions(db)
+        .await
+        .map_err(MigrationError::Functions)?;
+    Ok(applied)
 }
 
 impl Migration {
@@ -63,6 +76,10 @@ pub enum MigrationError {
         name: String,
         source: surrealdb::Error,
     },
+    #[error("installing the database functions failed: {0}")]
+    Functions(DbError),
+    #[error(transparent)]
+    Store(DbError),
     #[error(transparent)]
     Database(#[from] surrealdb::Error),
 }
@@ -241,12 +258,10 @@ impl<'a> Migrator<'a> {
             )
             .await?
             .check();
-        match taken {
+        match taken.map_err(store::classify) {
             Ok(_) => {}
-            Err(error) if error.message().contains("already exists") => {
-                return Err(MigrationError::Locked);
-            }
-            Err(error) => return Err(error.into()),
+            Err(DbError::RecordExists) => return Err(MigrationError::Locked),
+            Err(error) => return Err(MigrationError::Store(error)),
         }
         let result = work.await;
         let released = self.db.query("DELETE _lock:migrate").await;

@@ -1,7 +1,7 @@
 //! `kiln import`: a local folder into a project of a running Kiln, `.gitignore`
 //! honoured, and a second run sending only what changed.
 
-mod support;
+use crate::support;
 
 use support::{alice_with_project, http, kiln, run, serve, stdout};
 

@@ -1,6 +1,6 @@
 //! Accounts, sessions, CSRF and rate limits over real HTTP semantics (in-process router).
 
-mod support;
+use crate::support;
 
 use axum::{
     body::Body,

@@ -1,6 +1,6 @@
 //! Projects and their timeline over the REST API (in-process router).
 
-mod support;
+use crate::support;
 
 use axum::{
     body::Body,

@@ -14,7 +14,7 @@ use kiln_core::{
     auth::{RegistrationPolicy, SigningKey, TokenSigner},
     db::{DbConfig, connect},
     files::FileSettings,
-    migrations::{Migrator, bundled},
+    jobs::Supervisor,
 };
 use kiln_plugin_host::{MANIFEST_FILE, PluginEngine, PluginLimits};
 use kiln_server::http::{AppState, HttpSettings, RateLimits, router};
@@ -51,6 +51,8 @@ pub struct TestApp {
     pub services: Services,
     /// The bundled and installed plugin directories, removed with the app.
     pub plugin_dirs: tempfile::TempDir,
+    /// The app's background jobs (the indexer), stopped with the app.
+    pub jobs: Supervisor,
 }
 
 /// The id the snippet extractor under test is bundled as.
@@ -162,7 +164,7 @@ impl Builder {
 
     pub async fn build(self) -> TestApp {
         let db = connect(&DbConfig::memory()).await.unwrap();
-        Migrator::new(&db, bundled()).up().await.unwrap();
+        kiln_core::migrations::prepare(&db).await.unwrap();
         let plugin_dirs = tempfile::tempdir().unwrap();
         let bundled_dir = plugin_dirs.path().join("bundled");
         write_plugin(
@@ -193,8 +195,9 @@ impl Builder {
             RegistrationPolicy::Open,
         );
         let services = Services::new(db, auth, plugins, self.files);
+        let jobs = Supervisor::new();
         if self.indexing {
-            tokio::spawn(services.files.indexer().await.unwrap().run());
+            services.files.start_indexer(&jobs, true).await.unwrap();
         }
         let leptos_options = LeptosOptions::builder().output_name("kiln").build();
         TestApp {
@@ -205,6 +208,7 @@ impl Builder {
             )),
             services,
             plugin_dirs,
+            jobs,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The plugin registry over HTTP: administrators list, disable, prioritise, install,
 //! reload and delete plugins; the rest of Kiln follows at once.
 
-mod support;
+use crate::support;
 
 use axum::{
     body::Body,

@@ -1,7 +1,7 @@
 //! Code documents over HTTP: uploads with dedup and limits, edits with optimistic
 //! locking and history, background indexing and search.
 
-mod support;
+use crate::support;
 
 use std::sync::{
     Arc,
@@ -158,6 +158,34 @@ async fn search(app: &TestApp, user: &Account, project: &str, query: &str) -> Ve
 
 const RUST: &[u8] = b"/// Reads the settings.\npub fn parse_http_config(input: &str) -> Config {\n    Config::default()\n}\n";
 const JS: &[u8] = b"export function loadUserProfile(id) {\n  return fetch(`/users/${id}`);\n}\n";
+
+#[tokio::test]
+async fn two_indexers_on_one_database_never_take_the_same_file() {
+    let app = TestApp::builder().without_indexer().build().await;
+    let alice = app.register("alice@example.com").await;
+    let project = project(&app, &alice).await;
+    let sources: Vec<(String, String)> = (0..20)
+        .map(|i| (format!("src/f{i}.rs"), format!("pub fn f{i}() {{}}\n")))
+        .collect();
+    let files: Vec<(&str, &[u8])> = sources
+        .iter()
+        .map(|(path, text)| (path.as_str(), text.as_bytes()))
+        .collect();
+    let reply = upload(&app, &alice, &project, &files).await;
+    assert_eq!(reply.body["created"], 20, "{}", reply.text);
+
+    // Two workers, each on its own database session, at the same moment.
+    let first = app.services.files.indexer().await.unwrap();
+    let second = app.services.files.indexer().await.unwrap();
+    let (a, b) = tokio::join!(first.step(), second.step());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a + b, 20, "each file taken once: {a} + {b}");
+    let status = indexed(&app, &alice, &project).await;
+    assert_eq!(
+        (status["indexed"].as_u64(), status["failed"].as_u64()),
+        (Some(20), Some(0))
+    );
+}
 
 #[tokio::test]
 async fn new_paths_are_created_same_content_is_a_duplicate_new_content_a_version() {
@@ -646,6 +674,59 @@ async fn stale_edits_conflict_and_history_diff_and_restore_work() {
 }
 
 #[tokio::test]
+async fn renaming_onto_a_taken_path_is_name_taken_whatever_the_path_says() {
+    let app = TestApp::new().await;
+    let alice = app.register("alice@example.com").await;
+    let project = project(&app, &alice).await;
+    // Paths quoting the database's own words ("stale", an index name) are just paths.
+    let taken = "docs/stale file_project_path.md";
+    let reply = upload(
+        &app,
+        &alice,
+        &project,
+        &[("notes.md", b"# Notes\n"), (taken, b"# Taken\n")],
+    )
+    .await;
+    let id = reply.body["files"][0]["file_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uri = format!("/api/files/{id}");
+
+    let clash = call(
+        &app,
+        &alice,
+        "PUT",
+        &uri,
+        Some(json!({"version": 1, "path": taken})),
+    )
+    .await;
+    assert_eq!(clash.status, StatusCode::CONFLICT, "{}", clash.text);
+    assert_eq!(clash.body["type"], "conflict");
+    assert_eq!(clash.body["code"], "name_taken", "{}", clash.text);
+    assert!(
+        clash.body.get("current_version").is_none(),
+        "{}",
+        clash.text
+    );
+    let file = call(&app, &alice, "GET", &uri, None).await;
+    assert_eq!(file.body["path"], "notes.md", "nothing was renamed");
+    assert_eq!(file.body["version"], 1);
+
+    let stale = call(
+        &app,
+        &alice,
+        "PUT",
+        &uri,
+        Some(json!({"version": 7, "content": "# Late\n"})),
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
+    assert_eq!(stale.body["code"], "stale_version");
+    assert_eq!(stale.body["current_version"], 1);
+}
+
+#[tokio::test]
 async fn deleted_files_leave_search_and_counters_and_can_be_restored() {
     let app = TestApp::new().await;
     let alice = app.register("alice@example.com").await;
@@ -837,23 +918,28 @@ async fn search_matches_identifiers_split_by_case_with_filters_and_highlights() 
     let context = app
         .services
         .files
-        .retrieve(&principal(&app, &alice), &project, "user profile", 1000)
+        .retrieve(&scope(&app, &alice, &project).await, "user profile", 1000)
         .await
         .unwrap();
     assert_eq!(context[0].path, "web/profile.js");
     let none = app
         .services
         .files
-        .retrieve(&principal(&app, &alice), &project, "user profile", 2)
+        .retrieve(&scope(&app, &alice, &project).await, "user profile", 2)
         .await
         .unwrap();
     assert!(none.is_empty(), "nothing fits a 2-token budget");
 }
 
-fn principal(app: &TestApp, user: &Account) -> kiln_core::Principal {
-    app.services
+/// The user's project as services take it (transports make it the same way).
+async fn scope(app: &TestApp, user: &Account, project: &str) -> kiln_core::access::ProjectScope {
+    let principal = app
+        .services
         .auth
         .verify_access_token(&user.access_token)
+        .unwrap();
+    kiln_core::access::project(&app.services.db, &principal, project)
+        .await
         .unwrap()
 }
 

@@ -1,6 +1,6 @@
 //! Kiln on a real SurrealDB server (`DATABASE_URL=ws://…`), built by `make surreal-server`.
 
-mod support;
+use crate::support;
 
 use std::{
     path::PathBuf,

@@ -1,0 +1,35 @@
+//! Storage: what Kiln asks of SurrealDB, and what the answers mean.
+//!
+//! [`classify`] is the one place that reads a database error, [`Transaction`] the one
+//! way to run several statements atomically, and `functions.surql` holds the database
+//! functions: they are versioned with this binary and re-applied at every start, so
+//! migrations keep schema and backfills only.
+
+pub mod db;
+mod error;
+pub(crate) mod files;
+pub mod migrations;
+pub mod pagination;
+pub(crate) mod plugin_settings;
+pub(crate) mod projects;
+pub(crate) mod refresh_tokens;
+pub(crate) mod timeline;
+mod tx;
+pub(crate) mod users;
+
+pub use error::{DbError, classify, classify_all, codes};
+pub use tx::Transaction;
+
+use crate::db::Db;
+
+/// The SurrealQL functions this build uses (`DEFINE FUNCTION OVERWRITE`).
+const FUNCTIONS: &str = include_str!("functions.surql");
+
+/// Defines (or redefines) every database function. Runs after the migrations, at every
+/// start: a new build's functions replace the old ones in one transaction.
+pub async fn install_functions(db: &Db) -> Result<(), DbError> {
+    Transaction::new(FUNCTIONS)
+        .run::<surrealdb::types::Value>(db)
+        .await?;
+    Ok(())
+}
