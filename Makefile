@@ -45,7 +45,9 @@ run: build
 	$(KILN_BIN) serve
 
 ## build: the bundled plugins, the server and the hydrated site (release)
-build: tools plugins $(SITE_STAMP)
+build: tools plugins
+	@test -x $(KILN_BIN) || rm -f $(SITE_STAMP)
+	@$(MAKE) --no-print-directory $(SITE_STAMP)
 
 # `cargo leptos build` re-generates and re-optimises the browser bundle every time
 # (≈ 45 s), so it runs only when a source changed since the site was built — or the

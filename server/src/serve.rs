@@ -4,7 +4,8 @@ use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use kiln_core::{
-    AuthService, PluginRegistry, PluginSettings, Services, auth::TokenSigner, jobs::Supervisor,
+    AuthService, PluginRegistry, PluginSettings, Services, auth::TokenSigner, hub::EventHub,
+    jobs::Supervisor,
 };
 use kiln_plugin_host::{PluginEngine, PluginLimits};
 use leptos::prelude::LeptosOptions;
@@ -14,6 +15,8 @@ use crate::{
     http::{AppState, router},
 };
 
+/// How long in-flight requests get to finish after a stop signal.
+const DRAIN: Duration = Duration::from_secs(20);
 /// How long background jobs get to stop after the HTTP server has drained.
 const JOBS_SHUTDOWN: Duration = Duration::from_secs(10);
 
@@ -64,19 +67,30 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.site_addr))?;
     tracing::info!("Kiln is serving on http://{}", config.site_addr);
-    axum::serve(
+    let stop = jobs.token();
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown({
         // Jobs are told to stop as soon as the signal comes, while requests drain.
-        let stop = jobs.token();
+        let stop = stop.clone();
         async move {
             shutdown_signal().await;
             stop.cancel();
         }
-    })
-    .await?;
+    });
+    // Draining is bounded too: a connection that stays open does not keep Kiln up.
+    let drain_deadline = async {
+        stop.cancelled().await;
+        tokio::time::sleep(DRAIN).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        () = drain_deadline => {
+            tracing::warn!(drain_s = DRAIN.as_secs(), "requests still open after the drain time; stopping anyway");
+        }
+    }
     jobs.shutdown(JOBS_SHUTDOWN).await;
     tracing::info!("Kiln stopped");
     Ok(())
@@ -97,11 +111,14 @@ fn auth_service(config: &Config, db: &kiln_core::db::Db) -> anyhow::Result<AuthS
         registration = ?auth.registration,
         "sessions configured"
     );
+    // In-process for now; a broker for several instances plugs in here.
+    let hub = EventHub::default();
     Ok(AuthService::new(
         db.clone(),
         signer,
         auth.refresh_ttl,
         auth.registration,
+        hub,
     ))
 }
 

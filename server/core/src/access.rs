@@ -129,7 +129,8 @@ fn scope(
         principal: principal.clone(),
         id: ProjectId::new(row.project_id),
         name: row.name,
-        status: ProjectStatus::parse(&row.status).unwrap_or(ProjectStatus::Active),
+        // An unreadable status is treated as read-only, never as writable.
+        status: ProjectStatus::parse(&row.status).unwrap_or(ProjectStatus::Archived),
     })
 }
 

@@ -181,6 +181,17 @@ impl ServiceError {
             )
             .with_code("plugin_failed")
             .with_details(json!({ "reason": error.code() })),
+            // A write that kept losing to concurrent ones, or a uniqueness the service
+            // did not name: the request clashes with the current state, nothing broke.
+            Self::Database(DbError::Conflict) => ApiError::new(
+                ErrorKind::Conflict,
+                "the data changed while this request ran; try again",
+            )
+            .with_code(Conflict::Concurrent(String::new()).code()),
+            Self::Database(DbError::Unique { .. }) => {
+                ApiError::new(ErrorKind::Conflict, "this already exists")
+                    .with_code(Conflict::AlreadyExists(String::new()).code())
+            }
             Self::Database(DbError::Unavailable(_)) => ApiError::new(
                 ErrorKind::ServiceUnavailable,
                 "the database is not available; try again shortly",

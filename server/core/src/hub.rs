@@ -45,8 +45,8 @@ pub struct HubMessage {
 
 /// Moves messages from publishers to the subscribers of their topics.
 pub trait Broker: Send + Sync + 'static {
-    /// Hands `message` to every current subscriber of any of its topics (each receives
-    /// it once, whatever the number of its topics they follow). Never blocks.
+    /// Hands `message` to every current subscriber of each of its topics (a receiver
+    /// per topic: whoever follows two of them gets it twice). Never blocks.
     fn publish(&self, message: Arc<HubMessage>);
     /// Messages published to `topic` from now on.
     fn subscribe(&self, topic: &Topic) -> broadcast::Receiver<Arc<HubMessage>>;

@@ -19,6 +19,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A job that ran this long before failing starts its backoff from the beginning.
 const HEALTHY_RUN: Duration = Duration::from_secs(60);
 
+/// A task aborted when this handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Owns the background jobs of one Kiln process.
 ///
 /// Each job is a function from a cancellation token to a future. It should return
@@ -73,15 +82,17 @@ impl Supervisor {
             let mut backoff = first_backoff;
             loop {
                 let started = Instant::now();
-                // Its own task, so a panic is caught here instead of ending supervision.
-                let outcome = tokio::spawn(job(stop.clone())).await;
-                let failure = match outcome {
+                // Its own task, so a panic is caught here instead of ending supervision;
+                // aborted with this future, so a job that outlives `shutdown` stops too.
+                let mut run = AbortOnDrop(tokio::spawn(job(stop.clone())));
+                let failure = match (&mut run.0).await {
                     Ok(Ok(())) => break,
                     Ok(Err(error)) => error.to_string(),
                     Err(error) if error.is_panic() => "the job panicked".to_owned(),
                     Err(error) => error.to_string(),
                 };
                 if stop.is_cancelled() {
+                    tracing::warn!(job = name, cause = %failure, "background job failed while stopping");
                     break;
                 }
                 if started.elapsed() >= HEALTHY_RUN {

@@ -37,6 +37,7 @@ impl ParserService {
         self.plugins
             .call_with_fallback(
                 "parsing",
+                path.to_owned(),
                 self.plugins.parsers_for(path),
                 move |parser| parser.parse(&input.0, &input.1, budget),
                 // The built-in parser takes any input the plugins refuse.

@@ -30,6 +30,7 @@ impl SnippetService {
         self.plugins
             .call_with_fallback(
                 "snippet extraction",
+                format!("{} bytes of markdown", markdown.len()),
                 self.plugins.snippet_extractor().into_iter().collect(),
                 move |extractor| extractor.extract(&input),
                 // The caller's own mistake, not the plugin's: say so.

@@ -193,17 +193,29 @@ pub fn route_table() -> RouteTable {
         } else {
             RoutePolicy::USER
         };
-        table.insert(Method::GET, &path, policy);
+        // Every method leptos_axum registers the page for.
+        for method in route.methods() {
+            let method = match method {
+                leptos_router::Method::Get => Method::GET,
+                leptos_router::Method::Post => Method::POST,
+                leptos_router::Method::Put => Method::PUT,
+                leptos_router::Method::Delete => Method::DELETE,
+                leptos_router::Method::Patch => Method::PATCH,
+            };
+            table.insert(method, &path, policy);
+        }
     }
     table
 }
 
 /// Server functions are declared by their type: the ones a visitor without a session
 /// calls (the session a page starts with, logging in, registering, renewing, logging
-/// out) are public, and those that check a password count against the strict limit.
+/// out) are public, those that check a password count against the strict limit, and
+/// the plugin administration is for administrators.
 fn server_fn_policy(path: &str) -> RoutePolicy {
     use kiln_app::server_fns::{
-        ChangePassword, CurrentSession, Login, Logout, RefreshSession, Register,
+        AdminPlugins, ChangePassword, CurrentSession, Login, Logout, RefreshSession, Register,
+        ReloadPlugins, SetPluginEnabled,
     };
     use leptos::server_fn::ServerFn;
     if [Login::PATH, Register::PATH].contains(&path) {
@@ -212,6 +224,14 @@ fn server_fn_policy(path: &str) -> RoutePolicy {
         RoutePolicy::PUBLIC
     } else if path == ChangePassword::PATH {
         RoutePolicy::USER.credentials()
+    } else if [
+        AdminPlugins::PATH,
+        SetPluginEnabled::PATH,
+        ReloadPlugins::PATH,
+    ]
+    .contains(&path)
+    {
+        RoutePolicy::ADMIN
     } else {
         RoutePolicy::USER
     }

@@ -99,7 +99,9 @@ impl RouteTable {
     pub fn insert(&mut self, method: Method, path: &str, policy: RoutePolicy) {
         let router = self.by_method.entry(method.clone()).or_default();
         if let Err(error) = router.insert(path, self.entries.len()) {
-            tracing::debug!(%method, path, %error, "route not added to the table");
+            // Only a route listed twice gets here; the authorization test checks that
+            // every route of the router is in the table.
+            tracing::error!(%method, path, %error, "route not added to the table");
             return;
         }
         self.entries.push(RouteEntry {
@@ -130,14 +132,26 @@ impl RouteTable {
         self.entry(method, path).map(|entry| entry.path.as_str())
     }
 
-    /// Whether some route has `path` with another method than `method`: the router then
-    /// answers 405 without running any handler.
-    pub fn other_method(&self, method: &Method, path: &str) -> bool {
-        self.policy(method, path).is_none()
-            && self
-                .by_method
-                .values()
-                .any(|router| router.at(path).is_ok())
+    /// For a method `path`'s route does not have (the router answers 405 without
+    /// running a handler): public only if the route is public with every method it has,
+    /// so a caller learns nothing about a private route by trying other methods.
+    pub fn other_method_access(&self, method: &Method, path: &str) -> Option<Access> {
+        if self.policy(method, path).is_some() {
+            return None;
+        }
+        let mut accesses = self
+            .by_method
+            .values()
+            .filter_map(|router| router.at(path).ok())
+            .filter_map(|found| self.entries.get(*found.value))
+            .map(|entry| entry.policy.access)
+            .peekable();
+        accesses.peek()?;
+        Some(if accesses.all(|access| access == Access::Public) {
+            Access::Public
+        } else {
+            Access::User
+        })
     }
 
     /// Whether anyone may call `method path`. Unknown routes are not public.
@@ -177,9 +191,16 @@ mod tests {
         assert!(table.takes_uploads(&Method::POST, "/api/projects/p1/files"));
         assert!(!table.takes_uploads(&Method::POST, "/api/projects/p1/files/x"));
         assert_eq!(table.policy(&Method::GET, "/nowhere"), None);
-        assert!(table.other_method(&Method::DELETE, "/health"));
-        assert!(!table.other_method(&Method::GET, "/health"));
-        assert!(!table.other_method(&Method::GET, "/nowhere"));
+        assert_eq!(
+            table.other_method_access(&Method::DELETE, "/health"),
+            Some(Access::Public)
+        );
+        assert_eq!(
+            table.other_method_access(&Method::GET, "/api/projects/p1/files"),
+            Some(Access::User)
+        );
+        assert_eq!(table.other_method_access(&Method::GET, "/health"), None);
+        assert_eq!(table.other_method_access(&Method::GET, "/nowhere"), None);
         assert_eq!(
             table.template(&Method::POST, "/api/projects/p1/files"),
             Some("/api/projects/{project_id}/files")

@@ -223,12 +223,14 @@ pub async fn require_access(
     let path = request.uri().path();
     let access = match state.routes.policy(request.method(), path) {
         Some(policy) => policy.access,
-        // The router answers 405 itself; no handler runs.
-        None if state.routes.other_method(request.method(), path) => Access::Public,
-        None => {
-            tracing::error!(method = %request.method(), path, "a route without a policy: treated as private");
-            Access::User
-        }
+        None => match state.routes.other_method_access(request.method(), path) {
+            // The router answers 405 itself; no handler runs.
+            Some(access) => access,
+            None => {
+                tracing::error!(method = %request.method(), path, "a route without a policy: treated as private");
+                Access::User
+            }
+        },
     };
     match (access, request.extensions().get::<Principal>()) {
         (Access::Public, _) | (Access::User, Some(_)) => return next.run(request).await,

@@ -141,8 +141,8 @@ impl AuthService {
         signer: TokenSigner,
         refresh_ttl: Duration,
         policy: RegistrationPolicy,
+        hub: EventHub,
     ) -> Self {
-        let hub = EventHub::default();
         let revoked = revoked::RevokedSessions::new(signer.ttl(), hub.clone());
         Self {
             refresh: RefreshStore::new(db.clone(), refresh_ttl, revoked.clone()),
@@ -189,7 +189,7 @@ impl AuthService {
         let row = match created {
             Ok(row) => row,
             Err(error) if error.is_unique(EMAIL_INDEX) => {
-                return Err(Conflict::NameTaken(
+                return Err(Conflict::AlreadyExists(
                     "an account with this email already exists".into(),
                 )
                 .into());
@@ -416,7 +416,13 @@ mod tests {
             secret: vec![1; 32],
         };
         let signer = TokenSigner::new(&[key], "k1", Duration::from_secs(900)).unwrap();
-        AuthService::new(db, signer, Duration::from_secs(3600), policy)
+        AuthService::new(
+            db,
+            signer,
+            Duration::from_secs(3600),
+            policy,
+            EventHub::default(),
+        )
     }
 
     fn creds(email: &str) -> Credentials {

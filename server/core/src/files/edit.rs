@@ -230,7 +230,14 @@ impl FileService {
     }
 
     async fn undelete(&self, file_id: &str, principal: &Principal) -> Result<(), ServiceError> {
-        store::undelete(&self.db, file_id, &principal.user_id).await?;
+        store::undelete(&self.db, file_id, &principal.user_id)
+            .await
+            .map_err(|error| match error {
+                error if error.is_thrown(codes::NOT_DELETED) => ServiceError::from(
+                    Conflict::Concurrent("the file was restored meanwhile".into()),
+                ),
+                error => error.into(),
+            })?;
         self.wake.notify_one();
         Ok(())
     }

@@ -108,7 +108,13 @@ impl Indexer {
                     tracing::warn!(%error, failures, "indexer round failed; pausing");
                     Duration::from_secs(5)
                 }
-                Err(error) => return Err(error),
+                Err(error) => {
+                    // Its batch goes back to the queue before the supervisor restarts it.
+                    if let Err(release) = self.release(Some(&self.worker)).await {
+                        tracing::warn!(error = %release, "could not release the indexer's claims");
+                    }
+                    return Err(error);
+                }
             };
             tokio::select! {
                 () = stop.cancelled() => break,
@@ -141,7 +147,8 @@ impl Indexer {
                 && let Some(file) = queue.next()
             {
                 let (db, parsers) = (self.db.clone(), self.parsers.clone());
-                running.spawn(async move { index_one(&db, &parsers, file).await });
+                let worker = self.worker.clone();
+                running.spawn(async move { index_one(&db, &parsers, &worker, file).await });
             }
             let Some(done) = running.join_next().await else {
                 break;
@@ -182,24 +189,29 @@ impl Indexer {
 }
 
 /// Parses one file and writes its chunks; a failure is recorded on the file.
-async fn index_one(db: &Db, parsers: &ParserService, file: Pending) {
+async fn index_one(db: &Db, parsers: &ParserService, worker: &str, file: Pending) {
     let id = file.id.clone();
     let result = match parsers.parse(&file.path, file.content.clone()).await {
-        Ok(parsed) => write_chunks(db, &file, &parsed).await,
+        Ok(parsed) => write_chunks(db, worker, &file, &parsed).await,
         Err(error) => Err(error),
     };
     match result {
         Ok(()) => tracing::debug!(file = %id, path = %file.path, "indexed"),
         Err(error) => {
             tracing::warn!(file = %id, path = %file.path, %error, "indexing failed");
-            if let Err(error) = record_failure(db, &file, &error.to_string()).await {
+            if let Err(error) = record_failure(db, worker, &file, &error.to_string()).await {
                 tracing::error!(file = %id, %error, "could not record an indexing failure");
             }
         }
     }
 }
 
-async fn write_chunks(db: &Db, file: &Pending, parsed: &ParsedFile) -> Result<(), ServiceError> {
+async fn write_chunks(
+    db: &Db,
+    worker: &str,
+    file: &Pending,
+    parsed: &ParsedFile,
+) -> Result<(), ServiceError> {
     let chunks: Vec<ChunkRow> = parsed
         .chunks
         .iter()
@@ -225,7 +237,7 @@ async fn write_chunks(db: &Db, file: &Pending, parsed: &ParsedFile) -> Result<()
         })
         .collect();
     let symbols: Vec<SymbolRow> = parsed.symbols.iter().map(SymbolRow::from).collect();
-    match store::write_chunks(db, file, chunks, symbols, &parsed.parser).await {
+    match store::write_chunks(db, worker, file, chunks, symbols, &parsed.parser).await {
         // Changed, deleted or written by someone else meanwhile: the flag is still set
         // where work remains, and the next round picks it up.
         Ok(_) | Err(DbError::Conflict) => Ok(()),
@@ -245,11 +257,16 @@ fn symbols_within(symbols: &[CodeSymbol], start: usize, end: usize) -> String {
 }
 
 /// Backs off 2, 4, 8… seconds; after [`MAX_ATTEMPTS`] the file is failed for good.
-async fn record_failure(db: &Db, file: &Pending, reason: &str) -> Result<(), ServiceError> {
+async fn record_failure(
+    db: &Db,
+    worker: &str,
+    file: &Pending,
+    reason: &str,
+) -> Result<(), ServiceError> {
     let attempts = file.index_attempts + 1;
     let gave_up = attempts >= MAX_ATTEMPTS;
     let backoff = 1_i64 << attempts.clamp(1, 10);
     let reason: String = reason.chars().take(500).collect();
     let backoff = Duration::from_secs(backoff.unsigned_abs());
-    Ok(store::record_failure(db, file, attempts, reason, backoff, gave_up).await?)
+    Ok(store::record_failure(db, worker, file, attempts, reason, backoff, gave_up).await?)
 }

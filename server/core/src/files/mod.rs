@@ -1,7 +1,7 @@
 //! Code documents: files in a project, uploaded, versioned, indexed and searched.
 //!
 //! Every change is one database transaction (see the `fn::put_file` and
-//! `fn::write_version` functions of migration 0005) that also keeps the project's
+//! `fn::write_version` functions in `store/functions.surql`) that also keeps the project's
 //! counters, writes the history row, drops stale chunks and sets `needs_indexing`;
 //! the [`Indexer`] picks the flag up in the background.
 
@@ -245,4 +245,167 @@ fn line_count(text: &str) -> i64 {
     let newlines = text.bytes().filter(|&b| b == b'\n').count();
     let last = usize::from(!text.is_empty() && !text.ends_with('\n'));
     i64::try_from(newlines + last).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use kiln_plugin_host::PluginEngine;
+    use kiln_types::{FileEdit, NewProject, UploadOutcome};
+
+    use super::*;
+    use crate::{
+        ProjectService, TimelineService,
+        access::{self, ProjectScope},
+        auth::Principal,
+        error::Conflict,
+        events::EventDispatcher,
+        plugins::{PluginRegistry, PluginSettings},
+        store,
+    };
+
+    /// The file service on an in-memory database (built-in parser only), and a
+    /// project of Ada's.
+    async fn fixture() -> (FileService, ProjectScope) {
+        let db = store::in_memory().await.unwrap();
+        db.query("CREATE user:ada SET email = 'ada@example.org'")
+            .await
+            .unwrap()
+            .check()
+            .unwrap();
+        let events = EventDispatcher::new(
+            vec![Arc::new(TimelineService::new(db.clone()))],
+            Default::default(),
+        );
+        let ada = Principal {
+            user_id: "ada".into(),
+            is_admin: false,
+            session_id: String::new(),
+            csrf_token: String::new(),
+            expires_at: u64::MAX,
+        };
+        let project = ProjectService::new(db.clone(), events.clone())
+            .create(
+                &ada,
+                NewProject {
+                    name: "demo".into(),
+                    description: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        let plugins = PluginRegistry::new(
+            PluginEngine::new().unwrap(),
+            PluginSettings::default(),
+            db.clone(),
+        );
+        let files = FileService::new(
+            db.clone(),
+            events,
+            ParserService::new(plugins),
+            FileSettings::default(),
+        );
+        let scope = access::project(&db, &ada, &project.id).await.unwrap();
+        (files, scope)
+    }
+
+    fn file(name: &str, text: &str) -> IncomingFile {
+        IncomingFile {
+            name: name.into(),
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn uploads_create_recognise_duplicates_and_version_by_content() {
+        let (files, scope) = fixture().await;
+        let first = files
+            .upload(&scope, vec![file("src/a.rs", "fn a() {}\n")])
+            .await
+            .unwrap();
+        assert_eq!(first.files[0].outcome, UploadOutcome::Created);
+        let again = files
+            .upload(&scope, vec![file("src/a.rs", "fn a() {}\n")])
+            .await
+            .unwrap();
+        assert_eq!(again.files[0].outcome, UploadOutcome::Duplicate);
+        let changed = files
+            .upload(&scope, vec![file("src/a.rs", "fn a() { b() }\n")])
+            .await
+            .unwrap();
+        assert_eq!(changed.files[0].outcome, UploadOutcome::Updated);
+        assert_eq!(changed.files[0].version, Some(2));
+        assert_eq!(changed.files[0].file_id, first.files[0].file_id);
+        let listed = files.list(&scope, false).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].version, 2);
+    }
+
+    #[tokio::test]
+    async fn edits_conflict_by_kind_stale_versions_and_taken_names() {
+        let (files, scope) = fixture().await;
+        let report = files
+            .upload(&scope, vec![file("a.md", "# A\n"), file("b.md", "# B\n")])
+            .await
+            .unwrap();
+        let a = report.files[0].file_id.clone().unwrap();
+        let a = access::file(&files.db, scope.principal(), &a)
+            .await
+            .unwrap();
+        let edit = |version, content: Option<&str>, path: Option<&str>| FileEdit {
+            version,
+            content: content.map(str::to_owned),
+            path: path.map(str::to_owned),
+        };
+        let stale = files
+            .edit(&a, edit(9, Some("# late\n"), None))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                stale,
+                ServiceError::Conflict(Conflict::StaleVersion {
+                    current_version: 1,
+                    ..
+                })
+            ),
+            "{stale:?}"
+        );
+        let taken = files
+            .edit(&a, edit(1, None, Some("b.md")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(taken, ServiceError::Conflict(Conflict::NameTaken(_))),
+            "{taken:?}"
+        );
+        let saved = files
+            .edit(&a, edit(1, Some("# A, edited\n"), None))
+            .await
+            .unwrap();
+        assert_eq!(saved.version, 2);
+    }
+
+    #[tokio::test]
+    async fn a_file_restored_twice_at_once_is_counted_once() {
+        let (files, scope) = fixture().await;
+        let report = files
+            .upload(&scope, vec![file("a.md", "# A\n")])
+            .await
+            .unwrap();
+        let id = report.files[0].file_id.clone().unwrap();
+        let a = access::file(&files.db, scope.principal(), &id)
+            .await
+            .unwrap();
+        files.delete(&a).await.unwrap();
+        let (first, second) = tokio::join!(files.restore(&a, None), files.restore(&a, None));
+        assert!(first.is_ok() || second.is_ok(), "{first:?} {second:?}");
+        let project = access::project(&files.db, scope.principal(), scope.id().as_str())
+            .await
+            .unwrap();
+        let stats = ProjectService::new(files.db.clone(), files.events.clone())
+            .stats(&project)
+            .await
+            .unwrap();
+        assert_eq!(stats.file_count, 1, "the restored file counts once");
+    }
 }

@@ -225,7 +225,8 @@ impl NamedPlugin for SnippetExtractorPlugin {
 }
 
 impl PluginRegistry {
-    /// Asks `plugins` in order — on a blocking thread, holding one plugin slot — until
+    /// Asks `plugins` in order about `subject` (a path, for the log; never content) — on
+    /// a blocking thread, holding one plugin slot — until
     /// one answers, and falls back to `built_in` when none does (none given, all
     /// failed or quarantined, or every slot stayed busy). A failing plugin is logged
     /// here and counted by the plugin host; its failure never reaches the caller,
@@ -233,6 +234,7 @@ impl PluginRegistry {
     pub async fn call_with_fallback<P, T>(
         &self,
         what: &'static str,
+        subject: String,
         plugins: Vec<Arc<P>>,
         call: impl Fn(&P) -> Result<T, PluginError> + Send + 'static,
         passes_through: fn(&PluginError) -> bool,
@@ -266,7 +268,7 @@ impl PluginRegistry {
                                 PluginError::Crashed { stderr_tail, .. } => stderr_tail.as_str(),
                                 _ => "",
                             };
-                            tracing::warn!(what, plugin = plugin.plugin_id(), code = error.code(), %error, stderr_tail, "plugin failed; trying the next one");
+                            tracing::warn!(what, %subject, plugin = plugin.plugin_id(), code = error.code(), %error, stderr_tail, "plugin failed; trying the next one");
                         }
                     }
                 }

@@ -20,6 +20,8 @@ pub mod codes {
     pub const NOT_FOUND: &str = "not_found";
     /// The file is already deleted.
     pub const ALREADY_DELETED: &str = "already_deleted";
+    /// The file is not deleted (so it cannot be undeleted).
+    pub const NOT_DELETED: &str = "not_deleted";
     /// Registration is limited to the first account, and it exists.
     pub const REGISTRATION_CLOSED: &str = "registration_closed";
 }
@@ -99,10 +101,11 @@ pub fn classify(error: surrealdb::Error) -> DbError {
 pub fn classify_all(errors: HashMap<usize, surrealdb::Error>) -> Option<DbError> {
     let mut errors: Vec<_> = errors.into_iter().collect();
     errors.sort_by_key(|(index, _)| *index);
+    // With no cause among them (a failed COMMIT), the last one says the most.
     let cause = errors
         .iter()
         .position(|(_, error)| !matches!(error.query_details(), Some(QueryError::NotExecuted)))
-        .unwrap_or(0);
+        .unwrap_or(errors.len().saturating_sub(1));
     (cause < errors.len()).then(|| classify(errors.swap_remove(cause).1))
 }
 

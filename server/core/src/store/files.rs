@@ -8,11 +8,8 @@ use std::time::Duration;
 use kiln_types::{CodeSymbol, FileSummary, FileVersion, IndexState, SymbolKind, TextSpan};
 use surrealdb::types::{RecordId, SurrealValue};
 
-use super::{DbError, Transaction, codes};
+use super::{DbError, TIME_FORMAT, Transaction, codes};
 use crate::db::Db;
-
-/// Display times: microseconds, UTC.
-pub(crate) const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
 /// The columns of a [`FileSummary`], flattened, with ids and times as strings.
 pub(crate) fn summary_fields() -> String {
@@ -436,11 +433,13 @@ pub(crate) async fn delete(
     .await
 }
 
-/// Brings a deleted file back and queues it for indexing.
+/// Brings a deleted file back and queues it for indexing; THROWs
+/// [`codes::NOT_DELETED`] when it is not deleted (a concurrent restore won).
 pub(crate) async fn undelete(db: &Db, file_id: &str, user_id: &str) -> Result<(), DbError> {
-    Transaction::new(
+    Transaction::new(format!(
         "LET $file = type::record('file', $id);
          LET $old = SELECT * FROM ONLY $file;
+         IF $old.deleted_at = NONE {{ THROW '{not_deleted}'; }};
          UPDATE $file SET deleted_at = NONE, needs_indexing = !binary,
              index_status = IF binary THEN 'skipped' ELSE 'queued' END,
              index_error = NONE, index_attempts = 0, index_retry_at = NONE,
@@ -448,7 +447,8 @@ pub(crate) async fn undelete(db: &Db, file_id: &str, user_id: &str) -> Result<()
              updated_by = type::record('user', $user)
          RETURN NONE;
          fn::count_file($old.project, $old, 1);",
-    )
+        not_deleted = codes::NOT_DELETED
+    ))
     .bind("id", file_id.to_owned())
     .bind("user", user_id.to_owned())
     .run::<surrealdb::types::Value>(db)
@@ -555,7 +555,7 @@ pub(crate) async fn claim(
     Transaction::new(
         "LET $ids = (SELECT VALUE id FROM file WHERE needs_indexing = true
              AND (index_retry_at = NONE OR index_retry_at <= time::now())
-             AND (claimed_until = NONE OR claimed_until <= time::now())
+             AND (claimed_until = NONE OR claimed_until <= time::now() OR claimed_by = $worker)
              LIMIT $batch);
          UPDATE $ids SET claimed_by = $worker,
              claimed_until = time::now() + <duration>($lease + 's') RETURN NONE;
@@ -586,9 +586,11 @@ pub(crate) async fn release(db: &Db, worker: Option<&str>) -> Result<(), DbError
 }
 
 /// Replaces a file's chunks and outline and clears its flag and claim — only if it is
-/// still at `version` and not deleted (else THROWs [`codes::STALE`]).
+/// still at `version`, not deleted, and not claimed by another worker since this
+/// worker's lease ran out (else THROWs [`codes::STALE`]).
 pub(crate) async fn write_chunks(
     db: &Db,
+    worker: &str,
     file: &Pending,
     chunks: Vec<ChunkRow>,
     symbols: Vec<SymbolRow>,
@@ -596,8 +598,9 @@ pub(crate) async fn write_chunks(
 ) -> Result<(), DbError> {
     Transaction::new(format!(
         "LET $file = type::record('file', $id);
-         LET $now = SELECT version, deleted_at FROM ONLY $file;
-         IF $now = NONE OR $now.version != $version OR $now.deleted_at != NONE {{ THROW '{stale}'; }};
+         LET $now = SELECT version, deleted_at, claimed_by FROM ONLY $file;
+         IF $now = NONE OR $now.version != $version OR $now.deleted_at != NONE
+             OR ($now.claimed_by != NONE AND $now.claimed_by != $worker) {{ THROW '{stale}'; }};
          DELETE chunk WHERE file = $file;
          INSERT INTO chunk $chunks RETURN NONE;
          UPDATE type::record('file_content', $id) SET symbols = $symbols RETURN NONE;
@@ -608,6 +611,7 @@ pub(crate) async fn write_chunks(
         stale = codes::STALE
     ))
     .bind("id", file.id.clone())
+    .bind("worker", worker.to_owned())
     .bind("version", file.version)
     .bind("chunks", chunks)
     .bind("symbols", symbols)
@@ -617,9 +621,11 @@ pub(crate) async fn write_chunks(
     Ok(())
 }
 
-/// Records a failed attempt at `version`: retried after `backoff`, or failed for good.
+/// Records a failed attempt at `version`: retried after `backoff`, or failed for good —
+/// unless the file moved on or another worker holds it now.
 pub(crate) async fn record_failure(
     db: &Db,
+    worker: &str,
     file: &Pending,
     attempts: i64,
     reason: String,
@@ -633,9 +639,12 @@ pub(crate) async fn record_failure(
              needs_indexing = !$gave_up,
              index_status = IF $gave_up THEN 'failed' ELSE 'queued' END,
              claimed_by = NONE, claimed_until = NONE
-         WHERE version = $version RETURN NONE",
+         WHERE version = $version AND needs_indexing = true
+             AND (claimed_by = NONE OR claimed_by = $worker)
+         RETURN NONE",
     )
     .bind(("id", file.id.clone()))
+    .bind(("worker", worker.to_owned()))
     .bind(("attempts", attempts))
     .bind(("reason", reason))
     .bind(("backoff", backoff.as_secs().to_string()))

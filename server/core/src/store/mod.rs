@@ -22,8 +22,21 @@ pub use tx::Transaction;
 
 use crate::db::Db;
 
+/// How times are shown to clients: RFC 3339, UTC, microseconds.
+const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
 /// The SurrealQL functions this build uses (`DEFINE FUNCTION OVERWRITE`).
 const FUNCTIONS: &str = include_str!("functions.surql");
+
+/// A fresh in-memory database with this build's schema and functions: what service
+/// unit tests run on.
+pub async fn in_memory() -> Result<Db, crate::ServiceError> {
+    let db = db::connect(&db::DbConfig::memory()).await?;
+    migrations::prepare(&db)
+        .await
+        .map_err(|error| crate::ServiceError::Internal(error.to_string()))?;
+    Ok(db)
+}
 
 /// Defines (or redefines) every database function. Runs after the migrations, at every
 /// start: a new build's functions replace the old ones in one transaction.

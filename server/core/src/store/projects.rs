@@ -4,16 +4,13 @@ use kiln_types::{Project, ProjectSettings, ProjectStats, ProjectStatus};
 use surrealdb::types::SurrealValue;
 
 use super::{
-    DbError,
+    DbError, TIME_FORMAT,
     pagination::{Key, PageRequest, SORT_KEY_FORMAT},
 };
 use crate::{db::Db, events::ProjectRef};
 
 /// The UNIQUE index that keeps project names unique per owner.
 pub(crate) const NAME_INDEX: &str = "project_owner_name";
-
-/// Display times: microseconds, UTC.
-const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
 /// The columns every project query returns, flattened, with ids and times as strings.
 fn fields() -> String {

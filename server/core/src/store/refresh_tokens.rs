@@ -72,7 +72,7 @@ pub(crate) async fn spend(db: &Db, hash: &str) -> Result<bool, DbError> {
     Ok(!spent.is_empty())
 }
 
-/// Revokes every live token of `user_id`; returns their families (sessions).
+/// Revokes every live token of `user_id`; returns their families (sessions), each once.
 pub(crate) async fn revoke_user(db: &Db, user_id: &str) -> Result<Vec<String>, DbError> {
     let mut response = db
         .query(
@@ -83,7 +83,10 @@ pub(crate) async fn revoke_user(db: &Db, user_id: &str) -> Result<Vec<String>, D
         .bind(("user", user_id.to_owned()))
         .await?
         .check()?;
-    Ok(response.take(0)?)
+    let mut families: Vec<String> = response.take(0)?;
+    families.sort_unstable();
+    families.dedup();
+    Ok(families)
 }
 
 /// Revokes every live token of one family (session).

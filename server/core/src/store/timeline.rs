@@ -4,7 +4,7 @@ use kiln_types::{EventType, TimelineEvent};
 use surrealdb::types::SurrealValue;
 
 use super::{
-    DbError,
+    DbError, TIME_FORMAT,
     pagination::{Key, PageRequest, SORT_KEY_FORMAT},
 };
 use crate::db::Db;
@@ -26,7 +26,7 @@ fn fields() -> String {
     format!(
         "record::id(id) AS id, type AS event_type, project_id, \
          IF actor != NONE THEN record::id(actor) ELSE NONE END AS actor_id, title, metadata, \
-         time::format(created_at, '%Y-%m-%dT%H:%M:%S%.6fZ') AS created_at, \
+         time::format(created_at, '{TIME_FORMAT}') AS created_at, \
          time::format(created_at, '{SORT_KEY_FORMAT}') AS sort_key"
     )
 }

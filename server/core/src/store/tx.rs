@@ -16,9 +16,11 @@ const ATTEMPTS: u32 = 5;
 /// One SurrealQL transaction. Its body sets `$result` at the top level
 /// (`LET $result = …;`) and [`Transaction::run`] returns that value: callers never
 /// count statements. A retryable conflict with a concurrent transaction runs the whole
-/// body again (up to five times, 4–64 ms apart); a `THROW` or any other failure rolls
-/// everything back and is returned classified.
-#[derive(Debug, Clone)]
+/// body again (up to five times, 4–32 ms apart), so a body must check its own
+/// preconditions (and `THROW` when they no longer hold) rather than trust what the
+/// caller read before; a `THROW` or any other failure rolls everything back and is
+/// returned classified. Not `Debug`: its variables may hold secrets (password hashes).
+#[derive(Clone)]
 pub struct Transaction {
     body: String,
     vars: Variables,

@@ -2,14 +2,18 @@
 
 use surrealdb::types::SurrealValue;
 
-use super::{DbError, Transaction, codes};
+use super::{DbError, TIME_FORMAT, Transaction, codes};
 use crate::db::Db;
 
 /// The UNIQUE index that keeps one account per email.
 pub(crate) const EMAIL_INDEX: &str = "user_email";
 
-const USER_FIELDS: &str = "record::id(id) AS id, email, is_admin, password_hash, \
-     time::format(created_at, '%Y-%m-%dT%H:%M:%S%.6fZ') AS created_at";
+fn user_fields() -> String {
+    format!(
+        "record::id(id) AS id, email, is_admin, password_hash, \
+         time::format(created_at, '{TIME_FORMAT}') AS created_at"
+    )
+}
 
 #[derive(Debug, SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
@@ -43,8 +47,9 @@ pub(crate) async fn register(
              CREATE installation:admin CONTENT {{ user: $created.id }};
              UPDATE project SET owner = $created.id WHERE owner = NONE;
          }};
-         LET $result = (SELECT {USER_FIELDS} FROM ONLY $created.id);",
-        closed = codes::REGISTRATION_CLOSED
+         LET $result = (SELECT {fields} FROM ONLY $created.id);",
+        closed = codes::REGISTRATION_CLOSED,
+        fields = user_fields()
     ))
     .bind("email", email.to_owned())
     .bind("hash", password_hash.to_owned())
@@ -75,7 +80,8 @@ pub(crate) async fn any(db: &Db) -> Result<bool, DbError> {
 pub(crate) async fn by_email(db: &Db, email: &str) -> Result<Option<UserRow>, DbError> {
     let mut response = db
         .query(format!(
-            "SELECT {USER_FIELDS} FROM user WHERE email = $email LIMIT 1"
+            "SELECT {} FROM user WHERE email = $email LIMIT 1",
+            user_fields()
         ))
         .bind(("email", email.to_owned()))
         .await?
@@ -87,7 +93,8 @@ pub(crate) async fn by_email(db: &Db, email: &str) -> Result<Option<UserRow>, Db
 pub(crate) async fn by_id(db: &Db, id: &str) -> Result<Option<UserRow>, DbError> {
     let mut response = db
         .query(format!(
-            "SELECT {USER_FIELDS} FROM ONLY type::record('user', $id)"
+            "SELECT {} FROM ONLY type::record('user', $id)",
+            user_fields()
         ))
         .bind(("id", id.to_owned()))
         .await?

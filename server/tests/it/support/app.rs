@@ -193,6 +193,7 @@ impl Builder {
             signer,
             Duration::from_secs(3600),
             RegistrationPolicy::Open,
+            Default::default(),
         );
         let services = Services::new(db, auth, plugins, self.files);
         let jobs = Supervisor::new();
