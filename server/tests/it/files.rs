@@ -843,6 +843,55 @@ async fn deleted_files_leave_search_and_counters_and_can_be_restored() {
 }
 
 #[tokio::test]
+async fn path_globs_with_symbols_and_angle_brackets_find_their_file() {
+    // shared/cases/10-path-glob-unicode: these were 500s, or `<`/`>` acted as word
+    // boundaries.
+    let app = TestApp::new().await;
+    let alice = app.register("alice@example.com").await;
+    let project = project(&app, &alice).await;
+    let files: [(&str, &[u8]); 3] = [
+        (
+            "notes/🚀 launch – plan.md",
+            b"# Launch plan\n\nRollout checklist: freeze the release branch, then tag it.\n",
+        ),
+        (
+            "notes/<draft>.md",
+            b"# Draft\n\nRollout checklist draft, not final.\n",
+        ),
+        (
+            "notes/plain.md",
+            b"# Plain notes\n\nRollout checklist reference copy.\n",
+        ),
+    ];
+    let reply = upload(&app, &alice, &project, &files).await;
+    assert_eq!(reply.body["created"], 3, "{}", reply.text);
+    indexed(&app, &alice, &project).await;
+    for (glob, expected) in [
+        ("notes/🚀*", "notes/🚀 launch – plan.md"),
+        ("*–*", "notes/🚀 launch – plan.md"),
+        ("notes/<draft>.md", "notes/<draft>.md"),
+    ] {
+        let encoded: String = form_urlencoded::byte_serialize(glob.as_bytes()).collect();
+        let reply = call(
+            &app,
+            &alice,
+            "GET",
+            &format!("/api/projects/{project}/search?q=rollout&path={encoded}"),
+            None,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{glob}: {}", reply.text);
+        let paths: Vec<&str> = reply.body["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|hit| hit["path"].as_str())
+            .collect();
+        assert_eq!(paths, [expected], "{glob}");
+    }
+}
+
+#[tokio::test]
 async fn search_matches_identifiers_split_by_case_with_filters_and_highlights() {
     let app = TestApp::new().await;
     let alice = app.register("alice@example.com").await;

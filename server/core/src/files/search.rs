@@ -137,6 +137,10 @@ fn highlights(text: &str, terms: &HashSet<String>) -> Vec<[u32; 2]> {
 
 /// A path glob as an anchored regex: `*` within a directory, `**` across them, `?` one
 /// character, `{a,b}` alternatives. Without a `/`, it matches file names at any depth.
+/// The characters with a meaning in a regular expression (the set `regex::escape`
+/// escapes).
+const REGEX_META: &str = "\\.+*?()|[]{}^$#&-~";
+
 fn glob_regex(glob: &str) -> Result<String, ServiceError> {
     if glob.len() > 500 {
         return Err(ServiceError::invalid_field(
@@ -172,11 +176,13 @@ fn glob_regex(glob: &str) -> Result<String, ServiceError> {
                 regex.push(')');
             }
             ',' if in_group => regex.push('|'),
-            c if c.is_alphanumeric() || c == '/' || c == '_' || c == '-' => regex.push(c),
-            c => {
+            // Only the regex syntax's own characters are escaped: escaping any other
+            // (`\<` is a word boundary, `\🚀` an error) would change the pattern.
+            c if REGEX_META.contains(c) => {
                 regex.push('\\');
                 regex.push(c);
             }
+            c => regex.push(c),
         }
     }
     if in_group {
@@ -208,5 +214,18 @@ mod tests {
         assert!(matches("src/*.{rs,toml}", "src/Cargo.toml"));
         assert!(!matches("src/*.rs", "lib/c.rs"));
         assert!(matches("a+b?.md", "x/a+b1.md"));
+    }
+
+    #[test]
+    fn globs_mean_what_they_say_with_any_characters() {
+        // Symbols outside ASCII are plain characters, not broken escapes.
+        assert!(matches("notes/🚀*", "notes/🚀 launch – plan.md"));
+        assert!(matches("*–*", "notes/🚀 launch – plan.md"));
+        assert!(!matches("*–*", "notes/plain.md"));
+        // `<` and `>` are characters, not word boundaries.
+        assert!(matches("notes/<draft>.md", "notes/<draft>.md"));
+        assert!(!matches("notes/<draft>.md", "notes/draft.md"));
+        assert!(matches("a.[b]", "a.[b]"));
+        assert!(!matches("a.[b]", "a.b"));
     }
 }
