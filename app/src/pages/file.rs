@@ -120,6 +120,10 @@ fn FileView(
             )}
         </p>
         {detail.note.clone().map(|note| view! { <p class="hint">{note}</p> })}
+        {file.outline.explain().map(|why| {
+            let detail = file.outline_error.clone().map(|e| format!(" ({e})")).unwrap_or_default();
+            view! { <p class="hint outline-note" role="note">{format!("No outline: {why}{detail}.")}</p> }
+        })}
         {errors}
         {if deleted {
             view! {

@@ -77,21 +77,35 @@ fn ProgressCard(status: IndexStatus) -> impl IntoView {
         "{} queued · {} indexed · {} failed · {} not indexed (binary)",
         status.queued, status.indexed, status.failed, status.skipped
     );
-    let failures = status
-        .failures
-        .into_iter()
-        .map(|failure| {
-            view! {
-                <li><a href=format!("/files/{}", failure.file_id)>{failure.path}</a>{format!(": {}", failure.error)}</li>
-            }
-        })
-        .collect_view();
+    let listed = |files: Vec<kiln_types::IndexFailure>| {
+        files
+            .into_iter()
+            .map(|failure| {
+                view! {
+                    <li><a href=format!("/files/{}", failure.file_id)>{failure.path}</a>{format!(": {}", failure.error)}</li>
+                }
+            })
+            .collect_view()
+    };
+    let without = status.unparsable + status.fallback;
+    let outlines = (without > 0).then(|| {
+        let summary = format!(
+            "{without} indexed without an outline: {} the parser could not read, {} waiting for their parser",
+            status.unparsable, status.fallback
+        );
+        view! {
+            <p class="outline-summary">{summary}</p>
+            <ul class="failures without-outline">{listed(status.without_outline)}</ul>
+        }
+    });
+    let failures = listed(status.failures);
     view! {
         <section class="card" aria-labelledby="indexing">
             <h2 id="indexing">"Indexing"</h2>
             <p role="status" class="index-summary" data-queued=status.queued>{summary}</p>
             <progress max=total.max(1) value=status.indexed + status.failed aria-label="Indexed files"></progress>
             <ul class="failures">{failures}</ul>
+            {outlines}
         </section>
     }
 }
@@ -296,6 +310,9 @@ fn render_dir(dir: Dir) -> AnyView {
                     <a href=format!("/files/{}", file.id)>{name}</a>
                     <span class="muted">{format!(" {} · {} · ", human_size(file.size), file.language)}</span>
                     <span class=format!("index index-{}", file.index_status.as_str()) title=file.index_error.unwrap_or_default()>{state}</span>
+                    {file.outline.explain().map(|why| view! {
+                        <span class="index no-outline" title=file.outline_error.clone().unwrap_or_default()>{format!(" · no outline: {why}")}</span>
+                    })}
                 </li>
             }
         })

@@ -36,6 +36,60 @@ impl IndexState {
     }
 }
 
+/// Whether a file's outline (its symbols) comes from a language parser, and if not,
+/// why. Every text file gets search chunks whatever this says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OutlineState {
+    /// Not indexed yet (or binary).
+    #[default]
+    Pending,
+    /// A language parser read the file: symbols are its outline.
+    Parsed,
+    /// No parser is installed for this kind of file (plain text, configuration…).
+    None,
+    /// The parser could not read this file (`outline_error` says where); a file
+    /// problem, not a parser one: other files are unaffected.
+    Unparsable,
+    /// The parser was unavailable (failing, in quarantine, or busy); the file is
+    /// searchable, and is parsed again when the parser is back.
+    Fallback,
+}
+
+impl OutlineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Parsed => "parsed",
+            Self::None => "none",
+            Self::Unparsable => "unparsable",
+            Self::Fallback => "fallback",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Parsed,
+            Self::None,
+            Self::Unparsable,
+            Self::Fallback,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == value)
+    }
+
+    /// What the files page says about a file without a parser's outline.
+    pub fn explain(self) -> Option<&'static str> {
+        match self {
+            Self::Unparsable => Some("the parser could not read this file"),
+            Self::Fallback => Some("the parser was unavailable; it will be parsed again"),
+            Self::Pending | Self::Parsed | Self::None => None,
+        }
+    }
+}
+
 /// A file in a project, without its content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -54,6 +108,12 @@ pub struct FileSummary {
     pub sha256: String,
     pub index_status: IndexState,
     pub index_error: Option<String>,
+    /// Where the file's symbols come from.
+    #[serde(default)]
+    pub outline: OutlineState,
+    /// Why a parser gave no outline (`unparsable`, `fallback`).
+    #[serde(default)]
+    pub outline_error: Option<String>,
     /// RFC 3339, UTC.
     pub updated_at: String,
     /// Set while the file is deleted (restorable).
@@ -274,6 +334,15 @@ pub struct IndexStatus {
     pub failed: u64,
     pub skipped: u64,
     pub failures: Vec<IndexFailure>,
+    /// Indexed files the parser could not read (they have chunks, no symbols).
+    #[serde(default)]
+    pub unparsable: u64,
+    /// Indexed files waiting for their parser to be back.
+    #[serde(default)]
+    pub fallback: u64,
+    /// The first of those files by path, with the reason.
+    #[serde(default)]
+    pub without_outline: Vec<IndexFailure>,
 }
 
 impl IndexStatus {

@@ -23,8 +23,8 @@ pub use code::{CodeChunk, CodeSymbol, ParsedFile, SymbolKind, TextSpan};
 pub use error::{ApiError, CurrentVersion, ErrorKind, FieldError};
 pub use file::{
     DiffLine, DiffLineKind, DiffQuery, FileDetail, FileDiff, FileEdit, FileSummary, FileVersion,
-    IndexFailure, IndexState, IndexStatus, RestoreRequest, SearchHit, SearchQuery, SearchResults,
-    UploadOutcome, UploadReport, UploadedFile,
+    IndexFailure, IndexState, IndexStatus, OutlineState, RestoreRequest, SearchHit, SearchQuery,
+    SearchResults, UploadOutcome, UploadReport, UploadedFile,
 };
 pub use ids::{FileId, MessageId, ProjectId, ThreadId, UserId};
 pub use plugin::{PluginPatch, PluginSummary};

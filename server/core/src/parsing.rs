@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use kiln_plugin_host::PluginError;
 use kiln_plugin_sdk::parser::LanguageParser;
-use kiln_types::ParsedFile;
+use kiln_types::{OutlineState, ParsedFile};
 
 use crate::{ServiceError, plugins::PluginRegistry};
 
@@ -29,22 +30,81 @@ impl ParserService {
         }
     }
 
-    /// Parses `source` (the file at `path` inside its project).
-    pub async fn parse(&self, path: &str, source: String) -> Result<ParsedFile, ServiceError> {
+    /// Parses `source` (the file at `path` inside its project). Always gives chunks:
+    /// when no parser gives an outline, the built-in parser's, and the outcome says
+    /// why (no parser; this file unreadable; the parser unavailable).
+    pub async fn parse(&self, path: &str, source: String) -> Result<Parsed, ServiceError> {
         let budget = self.max_chunk_bytes;
+        let parsers = self.plugins.parsers_for(path);
+        let asked = parsers.len();
         let input: Arc<(String, String)> = Arc::new((path.to_owned(), source));
         let fallback = input.clone();
         self.plugins
             .call_with_fallback(
                 "parsing",
                 path.to_owned(),
-                self.plugins.parsers_for(path),
-                move |parser| parser.parse(&input.0, &input.1, budget),
+                parsers,
+                move |parser| {
+                    let file = parser.parse(&input.0, &input.1, budget)?;
+                    Ok(Parsed {
+                        file,
+                        outline: OutlineState::Parsed,
+                        reason: None,
+                    })
+                },
                 // The built-in parser takes any input the plugins refuse.
                 |_| false,
-                move || built_in(&fallback.0, &fallback.1, budget),
+                move |failures| {
+                    let (outline, reason) = without_outline(asked, &failures);
+                    Ok(Parsed {
+                        file: built_in(&fallback.0, &fallback.1, budget)?,
+                        outline,
+                        reason,
+                    })
+                },
             )
             .await
+    }
+}
+
+/// A file's chunks and symbols, and where its outline came from.
+#[derive(Debug)]
+pub struct Parsed {
+    pub file: ParsedFile,
+    pub outline: OutlineState,
+    /// For the user, when no parser gave the outline although one claims the file.
+    pub reason: Option<String>,
+}
+
+/// Why `asked` parsers gave no outline: none claims the file; each one that answered
+/// could not read this input (a per-file outcome); or one was unavailable — failing,
+/// in quarantine, or every slot busy — which a later attempt may cure.
+fn without_outline(asked: usize, failures: &[PluginError]) -> (OutlineState, Option<String>) {
+    if asked == 0 {
+        return (OutlineState::None, None);
+    }
+    let per_file = |error: &PluginError| {
+        matches!(
+            error,
+            PluginError::Reported { .. } | PluginError::InputTooLarge { .. }
+        )
+    };
+    match failures.first() {
+        None => (
+            OutlineState::Fallback,
+            Some("every parser slot was busy".to_owned()),
+        ),
+        Some(first) if failures.len() == asked && failures.iter().all(per_file) => {
+            let reason = match first {
+                PluginError::Reported { plugin, message } => format!("{plugin}: {message}"),
+                other => other.to_string(),
+            };
+            (OutlineState::Unparsable, Some(reason))
+        }
+        Some(first) => {
+            let unavailable = failures.iter().find(|e| !per_file(e)).unwrap_or(first);
+            (OutlineState::Fallback, Some(unavailable.to_string()))
+        }
     }
 }
 

@@ -35,7 +35,7 @@ impl SnippetService {
                 move |extractor| extractor.extract(&input),
                 // The caller's own mistake, not the plugin's: say so.
                 |error| matches!(error, PluginError::InputTooLarge { .. }),
-                move || Ok(built_in(&markdown)),
+                move |_| Ok(built_in(&markdown)),
             )
             .await
     }

@@ -94,8 +94,10 @@ impl PluginHealth {
         }
     }
 
-    /// Accounts one call. The caller's own mistakes (input too large) do not count
-    /// against the plugin.
+    /// Accounts one call. Only an unhealthy plugin (a trap, a timeout, its memory or
+    /// fuel exhausted, output that breaks the contract) moves it towards quarantine:
+    /// an input it cannot read (`Reported`, e.g. a syntax error) or one too large for
+    /// it is that input's outcome, counted under its code but not against the plugin.
     pub(crate) fn record<T>(&self, plugin: &str, outcome: &Result<T, PluginError>, usage: Usage) {
         let Usage {
             fuel,
@@ -110,21 +112,23 @@ impl PluginHealth {
             u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
+        if let Err(error) = outcome {
+            *self
+                .failures
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(error.code())
+                .or_default() += 1;
+        }
         match outcome {
-            Ok(_) | Err(PluginError::InputTooLarge { .. }) => {
+            Ok(_) | Err(PluginError::InputTooLarge { .. } | PluginError::Reported { .. }) => {
                 self.consecutive_failures.store(0, Ordering::Relaxed);
                 *self
                     .quarantined_until
                     .lock()
                     .unwrap_or_else(|e| e.into_inner()) = None;
             }
-            Err(error) => {
-                *self
-                    .failures
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .entry(error.code())
-                    .or_default() += 1;
+            Err(_) => {
                 let streak = self.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
                 if streak >= self.policy.after_failures {
                     *self
@@ -244,5 +248,29 @@ mod tests {
             health.admit("p").is_ok(),
             "a zero-length quarantine is over at once"
         );
+    }
+
+    #[test]
+    fn inputs_a_plugin_cannot_read_never_quarantine_it() {
+        let health = PluginHealth::new(QuarantinePolicy {
+            after_failures: 2,
+            duration: Duration::from_secs(60),
+        });
+        let refused: Result<(), PluginError> = Err(PluginError::Reported {
+            plugin: "p".into(),
+            message: "line 1: unexpected token".into(),
+        });
+        for _ in 0..5 {
+            health.record("p", &refused, Usage::default());
+        }
+        assert!(
+            health.admit("p").is_ok(),
+            "a syntax error is the file's outcome"
+        );
+        assert_eq!(health.stats().failures.get("reported_error"), Some(&5));
+        // Nor do they hide a real streak: crashes around them still count.
+        health.record("p", &crash(), Usage::default());
+        health.record("p", &crash(), Usage::default());
+        assert!(health.stats().quarantined);
     }
 }

@@ -18,7 +18,7 @@ use support::app::{Account, Reply, TestApp, bearer, get, post_json};
 
 const BOUNDARY: &str = "kiln-files-boundary";
 
-fn multipart(files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn multipart(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
     for (path, content) in files {
         body.extend_from_slice(
@@ -47,12 +47,17 @@ fn upload_request(project: &str, body: Body, user: &Account) -> Request<Body> {
     )
 }
 
-async fn upload(app: &TestApp, user: &Account, project: &str, files: &[(&str, &[u8])]) -> Reply {
+pub(crate) async fn upload(
+    app: &TestApp,
+    user: &Account,
+    project: &str,
+    files: &[(&str, &[u8])],
+) -> Reply {
     app.send(upload_request(project, Body::from(multipart(files)), user))
         .await
 }
 
-async fn project(app: &TestApp, user: &Account) -> String {
+pub(crate) async fn project(app: &TestApp, user: &Account) -> String {
     let _ = tracing_subscriber::fmt()
         .with_env_filter("warn")
         .with_test_writer()
@@ -67,7 +72,7 @@ async fn project(app: &TestApp, user: &Account) -> String {
     reply.body["id"].as_str().unwrap().to_owned()
 }
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     user: &Account,
     method: &str,
@@ -84,7 +89,7 @@ async fn call(
 }
 
 /// Waits until the indexer has nothing queued for the project.
-async fn indexed(app: &TestApp, user: &Account, project: &str) -> Value {
+pub(crate) async fn indexed(app: &TestApp, user: &Account, project: &str) -> Value {
     let mut progress = app.services.files.progress();
     loop {
         let status = call(
@@ -142,7 +147,12 @@ fn outcomes(report: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn search(app: &TestApp, user: &Account, project: &str, query: &str) -> Vec<Value> {
+pub(crate) async fn search(
+    app: &TestApp,
+    user: &Account,
+    project: &str,
+    query: &str,
+) -> Vec<Value> {
     let q: String = form_urlencoded::byte_serialize(query.as_bytes()).collect();
     let reply = call(
         app,

@@ -253,10 +253,10 @@ async fn an_uploaded_plugin_is_validated_installed_used_and_deleted() {
         .await
         .unwrap();
     assert_eq!(
-        (parsed.parser.as_str(), parsed.language.as_str()),
+        (parsed.file.parser.as_str(), parsed.file.language.as_str()),
         ("acme.markdown", "markdown")
     );
-    assert_eq!(parsed.symbols.len(), 2);
+    assert_eq!(parsed.file.symbols.len(), 2);
 
     let again = app
         .send(install_request(
@@ -291,7 +291,7 @@ async fn an_uploaded_plugin_is_validated_installed_used_and_deleted() {
         .parse("README.md", "# T\n".into())
         .await
         .unwrap();
-    assert_eq!(parsed.parser, "built-in");
+    assert_eq!(parsed.file.parser, "built-in");
 }
 
 #[tokio::test]
@@ -351,7 +351,7 @@ async fn reload_finds_new_plugins_and_lists_broken_ones_with_the_reason() {
         .parse("src/lib.rs", "fn main() {}\n".into())
         .await
         .unwrap();
-    assert_eq!(parsed.parser, "acme.rust");
+    assert_eq!(parsed.file.parser, "acme.rust");
     // A broken plugin can be deleted like any installed one.
     let reply = app
         .send(delete("/api/admin/plugins/acme.broken", &admin))
@@ -384,7 +384,7 @@ async fn priority_decides_between_parsers_and_a_failing_one_falls_through() {
     };
     // Equal priority: by id, so the bad parser is asked first — its answer breaks the
     // contract, and the next parser answers.
-    assert_eq!(parse().await.unwrap().parser, "kiln.parser.rust");
+    assert_eq!(parse().await.unwrap().file.parser, "kiln.parser.rust");
     let reply = app
         .send(bearer(get("/api/admin/plugins/acme.bad"), &admin))
         .await;
@@ -399,7 +399,7 @@ async fn priority_decides_between_parsers_and_a_failing_one_falls_through() {
         &admin,
     ))
     .await;
-    assert_eq!(parse().await.unwrap().parser, "kiln.parser.rust");
+    assert_eq!(parse().await.unwrap().file.parser, "kiln.parser.rust");
     let reply = app
         .send(bearer(get("/api/admin/plugins/acme.bad"), &admin))
         .await;
@@ -418,7 +418,7 @@ async fn priority_decides_between_parsers_and_a_failing_one_falls_through() {
     }
     let parsed = parse().await.unwrap();
     assert_eq!(
-        (parsed.parser.as_str(), parsed.chunks.len()),
+        (parsed.file.parser.as_str(), parsed.file.chunks.len()),
         ("built-in", 1)
     );
 }

@@ -14,7 +14,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use kiln_types::{CodeSymbol, ParsedFile};
+use kiln_types::{CodeSymbol, OutlineState};
 use surrealdb::types::RecordId;
 use tokio::{sync::Notify, sync::watch, task::JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -23,10 +23,10 @@ use super::{SymbolRow, code_words, store};
 use crate::{
     ServiceError,
     db::Db,
-    parsing::ParserService,
+    parsing::{Parsed, ParserService},
     store::{
         DbError, codes,
-        files::{ChunkRow, Pending, QueueTime},
+        files::{ChunkRow, OutlineRow, Pending, QueueTime},
     },
 };
 
@@ -36,6 +36,8 @@ const BATCH: usize = 16;
 const CONCURRENCY: usize = 2;
 /// Tries before a file is marked failed.
 const MAX_ATTEMPTS: i64 = 3;
+/// Times a file is parsed again after its parser was unavailable.
+const MAX_REPARSES: i64 = 4;
 /// How long an idle indexer sleeps when nothing wakes it (retries are due earlier).
 const IDLE: Duration = Duration::from_secs(60);
 /// Deleted files stay restorable this long, then are purged with their history.
@@ -192,7 +194,7 @@ impl Indexer {
 async fn index_one(db: &Db, parsers: &ParserService, worker: &str, file: Pending) {
     let id = file.id.clone();
     let result = match parsers.parse(&file.path, file.content.clone()).await {
-        Ok(parsed) => write_chunks(db, worker, &file, &parsed).await,
+        Ok(parsed) => write_chunks(db, worker, &file, parsed).await,
         Err(error) => Err(error),
     };
     match result {
@@ -210,8 +212,13 @@ async fn write_chunks(
     db: &Db,
     worker: &str,
     file: &Pending,
-    parsed: &ParsedFile,
+    parsed: Parsed,
 ) -> Result<(), ServiceError> {
+    let Parsed {
+        file: parsed,
+        outline,
+        reason,
+    } = parsed;
     let chunks: Vec<ChunkRow> = parsed
         .chunks
         .iter()
@@ -237,13 +244,33 @@ async fn write_chunks(
         })
         .collect();
     let symbols: Vec<SymbolRow> = parsed.symbols.iter().map(SymbolRow::from).collect();
-    match store::write_chunks(db, worker, file, chunks, symbols, &parsed.parser).await {
+    let outline = OutlineRow {
+        parser: parsed.parser.clone(),
+        state: outline,
+        retry: reparse_after(outline, file.index_attempts),
+        error: reason.map(|reason| reason.chars().take(500).collect()),
+    };
+    if let Some((after, _)) = outline.retry {
+        tracing::info!(file = %file.id, path = %file.path, seconds = after.as_secs(),
+            "parser unavailable; built-in chunks for now, parsing again later");
+    }
+    match store::write_chunks(db, worker, file, chunks, symbols, outline).await {
         // Changed, deleted or written by someone else meanwhile: the flag is still set
         // where work remains, and the next round picks it up.
         Ok(_) | Err(DbError::Conflict) => Ok(()),
         Err(error) if error.is_thrown(codes::STALE) => Ok(()),
         Err(error) => Err(error.into()),
     }
+}
+
+/// When a file whose parser was unavailable is parsed again: after the parser's
+/// quarantine is likely over (1, 2, 4, 8 minutes), at most [`MAX_REPARSES`] times —
+/// a parser that stays broken leaves the built-in chunks, and the reason, in place.
+fn reparse_after(outline: OutlineState, attempts: i64) -> Option<(Duration, i64)> {
+    (outline == OutlineState::Fallback && attempts < MAX_REPARSES).then(|| {
+        let minutes = 1_u64 << attempts.clamp(0, 10);
+        (Duration::from_secs(60 * minutes), attempts + 1)
+    })
 }
 
 /// Names of the symbols that start inside `start..end`, space-separated.

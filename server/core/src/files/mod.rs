@@ -17,7 +17,9 @@ mod words;
 
 use std::sync::Arc;
 
-use kiln_types::{CodeSymbol, FileDetail, FileSummary, IndexFailure, IndexState, IndexStatus};
+use kiln_types::{
+    CodeSymbol, FileDetail, FileSummary, IndexFailure, IndexState, IndexStatus, OutlineState,
+};
 use tokio::sync::{Notify, watch};
 
 pub use archive::is_archive;
@@ -169,12 +171,13 @@ impl FileService {
         })
     }
 
-    /// How far indexing is in a project, and which files failed and why.
+    /// How far indexing is in a project, which files failed and why, and which have
+    /// no outline from their parser and why.
     pub async fn index_status(&self, scope: &ProjectScope) -> Result<IndexStatus, ServiceError> {
-        let (counts, failures) =
+        let figures =
             store::index_status(&self.db, scope.id().as_str(), MAX_LISTED_FAILURES).await?;
         let mut status = IndexStatus::default();
-        for count in counts {
+        for count in figures.states {
             let files = unsigned(count.files);
             match IndexState::parse(&count.index_status) {
                 Some(IndexState::Queued) => status.queued += files,
@@ -183,14 +186,25 @@ impl FileService {
                 Some(IndexState::Skipped) | None => status.skipped += files,
             }
         }
-        status.failures = failures
-            .into_iter()
-            .map(|f| IndexFailure {
-                file_id: f.file_id,
-                path: f.path,
-                error: f.error,
-            })
-            .collect();
+        for count in figures.outlines {
+            match OutlineState::parse(&count.outline) {
+                Some(OutlineState::Unparsable) => status.unparsable += unsigned(count.files),
+                Some(OutlineState::Fallback) => status.fallback += unsigned(count.files),
+                _ => {}
+            }
+        }
+        let listed = |files: Vec<store::FailedFile>| {
+            files
+                .into_iter()
+                .map(|f| IndexFailure {
+                    file_id: f.file_id,
+                    path: f.path,
+                    error: f.error,
+                })
+                .collect()
+        };
+        status.failures = listed(figures.failed);
+        status.without_outline = listed(figures.without_outline);
         Ok(status)
     }
 

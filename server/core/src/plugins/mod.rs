@@ -229,8 +229,9 @@ impl PluginRegistry {
     /// a blocking thread, holding one plugin slot — until
     /// one answers, and falls back to `built_in` when none does (none given, all
     /// failed or quarantined, or every slot stayed busy). A failing plugin is logged
-    /// here and counted by the plugin host; its failure never reaches the caller,
-    /// unless `passes_through` says it is the caller's own (input too large).
+    /// here and counted by the plugin host; its failure reaches the caller only as
+    /// `built_in`'s argument (each plugin's error, in order; empty when none was
+    /// called), unless `passes_through` says it is the caller's own to return.
     pub async fn call_with_fallback<P, T>(
         &self,
         what: &'static str,
@@ -238,7 +239,7 @@ impl PluginRegistry {
         plugins: Vec<Arc<P>>,
         call: impl Fn(&P) -> Result<T, PluginError> + Send + 'static,
         passes_through: fn(&PluginError) -> bool,
-        built_in: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+        built_in: impl FnOnce(Vec<PluginError>) -> Result<T, ServiceError> + Send + 'static,
     ) -> Result<T, ServiceError>
     where
         P: NamedPlugin + ?Sized,
@@ -256,6 +257,7 @@ impl PluginRegistry {
         // Plugin calls block a thread for up to their deadline: keep them off the
         // async workers.
         tokio::task::spawn_blocking(move || {
+            let mut failures = Vec::new();
             if let Some(_slot) = slot {
                 for plugin in &plugins {
                     match call(plugin) {
@@ -269,11 +271,12 @@ impl PluginRegistry {
                                 _ => "",
                             };
                             tracing::warn!(what, %subject, plugin = plugin.plugin_id(), code = error.code(), %error, stderr_tail, "plugin failed; trying the next one");
+                            failures.push(error);
                         }
                     }
                 }
             }
-            built_in()
+            built_in(failures)
         })
         .await
         .map_err(|error| ServiceError::Internal(format!("{what} task failed: {error}")))?

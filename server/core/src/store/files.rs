@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use kiln_types::{CodeSymbol, FileSummary, FileVersion, IndexState, SymbolKind, TextSpan};
+use kiln_types::{
+    CodeSymbol, FileSummary, FileVersion, IndexState, OutlineState, SymbolKind, TextSpan,
+};
 use surrealdb::types::{RecordId, SurrealValue};
 
 use super::{DbError, TIME_FORMAT, Transaction, codes};
@@ -15,7 +17,7 @@ use crate::db::Db;
 pub(crate) fn summary_fields() -> String {
     format!(
         "record::id(id) AS id, record::id(project) AS project_id, path, size, lines, language, \
-         binary, version, sha256, index_status, index_error, \
+         binary, version, sha256, index_status, index_error, outline, outline_error, \
          time::format(updated_at, '{TIME_FORMAT}') AS updated_at, \
          IF deleted_at != NONE THEN time::format(deleted_at, '{TIME_FORMAT}') ELSE NONE END AS deleted_at"
     )
@@ -35,6 +37,8 @@ pub(crate) struct SummaryRow {
     pub(crate) sha256: String,
     pub(crate) index_status: String,
     pub(crate) index_error: Option<String>,
+    pub(crate) outline: String,
+    pub(crate) outline_error: Option<String>,
     pub(crate) updated_at: String,
     pub(crate) deleted_at: Option<String>,
 }
@@ -57,6 +61,8 @@ impl From<SummaryRow> for FileSummary {
             sha256: row.sha256,
             index_status: IndexState::parse(&row.index_status).unwrap_or(IndexState::Queued),
             index_error: row.index_error,
+            outline: OutlineState::parse(&row.outline).unwrap_or_default(),
+            outline_error: row.outline_error,
             updated_at: row.updated_at,
             deleted_at: row.deleted_at,
         }
@@ -339,26 +345,50 @@ pub(crate) struct FailedFile {
     pub(crate) error: String,
 }
 
-/// The counts by index state, and the first `max_failures` failed files by path.
+/// How many of a project's indexed files have each outline state.
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+pub(crate) struct OutlineCount {
+    pub(crate) outline: String,
+    pub(crate) files: i64,
+}
+
+/// A project's indexing figures: counts by index state and by outline state, the first
+/// `max_listed` failed files by path, and the first `max_listed` indexed files with
+/// no outline from their parser (unparsable, fallback) by path, with the reason.
+pub(crate) struct IndexFigures {
+    pub(crate) states: Vec<StateCount>,
+    pub(crate) outlines: Vec<OutlineCount>,
+    pub(crate) failed: Vec<FailedFile>,
+    pub(crate) without_outline: Vec<FailedFile>,
+}
+
 pub(crate) async fn index_status(
     db: &Db,
     project_id: &str,
-    max_failures: usize,
-) -> Result<(Vec<StateCount>, Vec<FailedFile>), DbError> {
+    max_listed: usize,
+) -> Result<IndexFigures, DbError> {
     let mut response = db
         .query(format!(
-            "SELECT index_status, count() AS files FROM file
-                 WHERE project = type::record('project', $project) AND deleted_at = NONE
-                 GROUP BY index_status;
-             SELECT record::id(id) AS file_id, path, index_error ?? '' AS error FROM file
-                 WHERE project = type::record('project', $project) AND deleted_at = NONE
-                     AND index_status = 'failed'
-                 ORDER BY path LIMIT {max_failures};"
+            "LET $live = SELECT * FROM file
+                 WHERE project = type::record('project', $project) AND deleted_at = NONE;
+             SELECT index_status, count() AS files FROM $live GROUP BY index_status;
+             SELECT outline, count() AS files FROM $live
+                 WHERE outline IN ['unparsable', 'fallback'] GROUP BY outline;
+             SELECT record::id(id) AS file_id, path, index_error ?? '' AS error FROM $live
+                 WHERE index_status = 'failed' ORDER BY path LIMIT {max_listed};
+             SELECT record::id(id) AS file_id, path, outline_error ?? '' AS error FROM $live
+                 WHERE outline IN ['unparsable', 'fallback'] ORDER BY path LIMIT {max_listed};"
         ))
         .bind(("project", project_id.to_owned()))
         .await?
         .check()?;
-    Ok((response.take(0)?, response.take(1)?))
+    Ok(IndexFigures {
+        states: response.take(1)?,
+        outlines: response.take(2)?,
+        failed: response.take(3)?,
+        without_outline: response.take(4)?,
+    })
 }
 
 /// What `fn::put_file` did with one uploaded file.
@@ -585,17 +615,33 @@ pub(crate) async fn release(db: &Db, worker: Option<&str>) -> Result<(), DbError
     Ok(())
 }
 
-/// Replaces a file's chunks and outline and clears its flag and claim — only if it is
-/// still at `version`, not deleted, and not claimed by another worker since this
-/// worker's lease ran out (else THROWs [`codes::STALE`]).
+/// Where a file's outline came from, as [`write_chunks`] records it.
+pub(crate) struct OutlineRow {
+    /// The parser that gave the chunks (`built-in` when none did).
+    pub(crate) parser: String,
+    pub(crate) state: OutlineState,
+    pub(crate) error: Option<String>,
+    /// Parse the file again after this long (the parser was unavailable); the count of
+    /// such tries goes in `index_attempts`.
+    pub(crate) retry: Option<(Duration, i64)>,
+}
+
+/// Replaces a file's chunks and outline and clears its claim, and its flag unless
+/// `outline.retry` keeps it queued for later — only if it is still at `version`, not
+/// deleted, and not claimed by another worker since this worker's lease ran out (else
+/// THROWs [`codes::STALE`]).
 pub(crate) async fn write_chunks(
     db: &Db,
     worker: &str,
     file: &Pending,
     chunks: Vec<ChunkRow>,
     symbols: Vec<SymbolRow>,
-    parser: &str,
+    outline: OutlineRow,
 ) -> Result<(), DbError> {
+    let (retry_seconds, attempts) = match outline.retry {
+        Some((after, attempts)) => (Some(after.as_secs().max(1).to_string()), attempts),
+        None => (None, 0),
+    };
     Transaction::new(format!(
         "LET $file = type::record('file', $id);
          LET $now = SELECT version, deleted_at, claimed_by FROM ONLY $file;
@@ -604,9 +650,12 @@ pub(crate) async fn write_chunks(
          DELETE chunk WHERE file = $file;
          INSERT INTO chunk $chunks RETURN NONE;
          UPDATE type::record('file_content', $id) SET symbols = $symbols RETURN NONE;
-         UPDATE $file SET parser = $parser, needs_indexing = false,
-             index_status = 'indexed', index_error = NONE, index_attempts = 0,
-             index_retry_at = NONE, claimed_by = NONE, claimed_until = NONE
+         UPDATE $file SET parser = $parser, outline = $outline, outline_error = $outline_error,
+             needs_indexing = $retry != NONE,
+             index_status = 'indexed', index_error = NONE, index_attempts = $attempts,
+             index_retry_at = IF $retry = NONE THEN NONE
+                 ELSE time::now() + <duration>($retry + 's') END,
+             claimed_by = NONE, claimed_until = NONE
          RETURN NONE;",
         stale = codes::STALE
     ))
@@ -615,7 +664,11 @@ pub(crate) async fn write_chunks(
     .bind("version", file.version)
     .bind("chunks", chunks)
     .bind("symbols", symbols)
-    .bind("parser", parser.to_owned())
+    .bind("parser", outline.parser)
+    .bind("outline", outline.state.as_str().to_owned())
+    .bind("outline_error", outline.error)
+    .bind("retry", retry_seconds)
+    .bind("attempts", attempts)
     .run::<surrealdb::types::Value>(db)
     .await?;
     Ok(())

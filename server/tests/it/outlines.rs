@@ -1,0 +1,220 @@
+//! Where a file's outline comes from, and that one file's trouble never costs the
+//! others theirs: a file the parser cannot read is that file's outcome (reported on it,
+//! counted apart, the parser stays in service); a file indexed while its parser was
+//! unavailable gets the built-in chunks and is parsed again when the parser is back.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::files::{call, project, upload};
+use crate::support::app::{Account, TestApp, bearer, get};
+
+/// Runs the indexer by hand until nothing is due.
+async fn index_all(app: &TestApp) {
+    let indexer = app.services.files.indexer().await.unwrap();
+    while indexer.step().await.unwrap() > 0 {}
+}
+
+async fn file_by_path(app: &TestApp, user: &Account, project: &str, path: &str) -> Value {
+    let list = call(
+        app,
+        user,
+        "GET",
+        &format!("/api/projects/{project}/files"),
+        None,
+    )
+    .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    let id = list.body["files"]
+        .as_array()
+        .or_else(|| list.body.as_array())
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == path)
+        .unwrap_or_else(|| panic!("{path} is listed: {}", list.text))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call(app, user, "GET", &format!("/api/files/{id}"), None)
+        .await
+        .body
+}
+
+fn symbol_names(file: &Value) -> Vec<String> {
+    file["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn set_enabled(app: &TestApp, admin: &Account, plugin: &str, enabled: bool) -> StatusCode {
+    let uri = format!("/api/admin/plugins/{plugin}");
+    let body = json!({ "enabled": enabled });
+    call(app, admin, "PATCH", &uri, Some(body)).await.status
+}
+
+async fn index_status(app: &TestApp, user: &Account, project: &str) -> Value {
+    let uri = format!("/api/projects/{project}/index-status");
+    call(app, user, "GET", &uri, None).await.body
+}
+
+#[tokio::test]
+async fn files_the_parser_cannot_read_are_reported_and_cost_no_other_file_its_outline() {
+    let app = TestApp::builder()
+        .bundle(
+            "kiln.parser.python",
+            "language-parser",
+            "kiln_parser_python.wasm",
+            "languages = [\"python\"]\nextensions = [\"py\", \"pyi\", \"pyw\"]",
+        )
+        .without_indexer()
+        .build()
+        .await;
+    let admin = app.register("admin@example.org").await;
+    let project = project(&app, &admin).await;
+    // More unreadable files in a row than it takes to quarantine a failing plugin.
+    let broken: Vec<(String, String)> = (0..5)
+        .map(|i| (format!("gen/broken_{i}.py"), format!("def broken_{i}(:\n")))
+        .collect();
+    let files: Vec<(&str, &[u8])> = broken
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_bytes()))
+        .collect();
+    assert_eq!(
+        upload(&app, &admin, &project, &files).await.status,
+        StatusCode::OK
+    );
+    index_all(&app).await;
+    let valid: &[(&str, &[u8])] = &[
+        (
+            "app/models.py",
+            b"class Invoice:\n    def total(self):\n        return 0\n",
+        ),
+        (
+            "app/services.py",
+            b"def send_invoice(invoice):\n    return invoice\n",
+        ),
+    ];
+    assert_eq!(
+        upload(&app, &admin, &project, valid).await.status,
+        StatusCode::OK
+    );
+    index_all(&app).await;
+
+    let models = file_by_path(&app, &admin, &project, "app/models.py").await;
+    assert_eq!(models["outline"], "parsed", "{models}");
+    assert_eq!(symbol_names(&models), ["Invoice", "total"]);
+    let services = file_by_path(&app, &admin, &project, "app/services.py").await;
+    assert_eq!(symbol_names(&services), ["send_invoice"]);
+
+    let unreadable = file_by_path(&app, &admin, &project, "gen/broken_0.py").await;
+    assert_eq!(
+        (&unreadable["index_status"], &unreadable["outline"]),
+        (&json!("indexed"), &json!("unparsable")),
+        "{unreadable}"
+    );
+    let reason = unreadable["outline_error"].as_str().unwrap();
+    assert!(
+        reason.contains("kiln.parser.python") && reason.contains("broken_0.py:1:"),
+        "{reason}"
+    );
+
+    let status = index_status(&app, &admin, &project).await;
+    assert_eq!(
+        (
+            &status["indexed"],
+            &status["failed"],
+            &status["unparsable"],
+            &status["fallback"]
+        ),
+        (&json!(7), &json!(0), &json!(5), &json!(0)),
+        "{status}"
+    );
+    let listed: Vec<&str> = status["without_outline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed.len(), 5, "{status}");
+    assert!(listed.iter().all(|p| p.starts_with("gen/broken_")));
+
+    let plugin = app
+        .send(bearer(get("/api/admin/plugins/kiln.parser.python"), &admin))
+        .await;
+    assert_eq!(plugin.body["status"], "active", "{}", plugin.text);
+    assert_eq!(
+        plugin.body["failures"]["reported_error"], 5,
+        "{}",
+        plugin.text
+    );
+}
+
+#[tokio::test]
+async fn files_indexed_while_their_parser_was_unavailable_are_parsed_again_when_it_is_back() {
+    let app = TestApp::builder()
+        .bundle(
+            "kiln.parser.rust",
+            "language-parser",
+            "kiln_parser_rust.wasm",
+            "extensions = [\"rs\"]",
+        )
+        // Breaks the contract on every answer: an unhealthy plugin, not a bad file.
+        .bundle(
+            "acme.bad",
+            "language-parser",
+            "fixtures/kiln_fixture_bad_parser.wasm",
+            "extensions = [\"rs\", \"bad\"]",
+        )
+        .without_indexer()
+        .build()
+        .await;
+    let admin = app.register("admin@example.org").await;
+    let project = project(&app, &admin).await;
+    assert_eq!(
+        set_enabled(&app, &admin, "kiln.parser.rust", false).await,
+        StatusCode::OK
+    );
+    let source: &[u8] = b"pub fn load_settings() -> u32 {\n    7\n}\n";
+    upload(&app, &admin, &project, &[("src/settings.rs", source)]).await;
+    index_all(&app).await;
+
+    let file = file_by_path(&app, &admin, &project, "src/settings.rs").await;
+    assert_eq!(
+        (&file["index_status"], &file["outline"]),
+        (&json!("indexed"), &json!("fallback")),
+        "{file}"
+    );
+    assert!(
+        file["outline_error"].as_str().unwrap().contains("acme.bad"),
+        "{file}"
+    );
+    let status = index_status(&app, &admin, &project).await;
+    assert_eq!(
+        (&status["queued"], &status["fallback"]),
+        (&json!(0), &json!(1)),
+        "searchable now, nothing shown as waiting: {status}"
+    );
+
+    // The parser is back; once the re-parse is due, the file gets its outline.
+    assert_eq!(
+        set_enabled(&app, &admin, "kiln.parser.rust", true).await,
+        StatusCode::OK
+    );
+    app.services
+        .db
+        .query("UPDATE file SET index_retry_at = time::now() WHERE outline = 'fallback'")
+        .await
+        .unwrap()
+        .check()
+        .unwrap();
+    index_all(&app).await;
+    let file = file_by_path(&app, &admin, &project, "src/settings.rs").await;
+    assert_eq!(file["outline"], "parsed", "{file}");
+    assert_eq!(file["outline_error"], Value::Null);
+    assert_eq!(symbol_names(&file), ["load_settings"]);
+    let status = index_status(&app, &admin, &project).await;
+    assert_eq!(status["fallback"], 0, "{status}");
+}
