@@ -737,6 +737,83 @@ async fn renaming_onto_a_taken_path_is_name_taken_whatever_the_path_says() {
 }
 
 #[tokio::test]
+async fn a_deleted_file_does_not_hold_its_path() {
+    let app = TestApp::new().await;
+    let alice = app.register("alice@example.com").await;
+    let project = project(&app, &alice).await;
+    let reply = upload(
+        &app,
+        &alice,
+        &project,
+        &[("a.md", b"# A\n"), ("b.md", b"# B\n")],
+    )
+    .await;
+    let id = |i: usize| {
+        reply.body["files"][i]["file_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (a, b) = (id(0), id(1));
+    let deleted = call(&app, &alice, "DELETE", &format!("/api/files/{a}"), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+
+    // The list shows no a.md, so the name is free: b.md takes it.
+    let rename = json!({"version": 1, "path": "a.md"});
+    let renamed = call(
+        &app,
+        &alice,
+        "PUT",
+        &format!("/api/files/{b}"),
+        Some(rename),
+    )
+    .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
+    assert_eq!(renamed.body["path"], "a.md");
+    // An upload to the name updates the live file, not the deleted one.
+    let again = upload(&app, &alice, &project, &[("a.md", b"# B, edited\n")]).await;
+    assert_eq!(
+        (
+            &again.body["files"][0]["outcome"],
+            &again.body["files"][0]["file_id"]
+        ),
+        (&json!("updated"), &json!(b)),
+        "{}",
+        again.text
+    );
+    // The deleted file keeps its history; restoring it while its name is taken says so.
+    let restore = call(
+        &app,
+        &alice,
+        "POST",
+        &format!("/api/files/{a}/restore"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(restore.status, StatusCode::CONFLICT, "{}", restore.text);
+    assert_eq!(restore.body["code"], "name_taken");
+    let message = restore.body["detail"].as_str().unwrap();
+    assert!(
+        message.contains("\"a.md\"") && message.contains("rename"),
+        "{message}"
+    );
+    // Once the name is free again, it comes back.
+    let moved = json!({"version": 3, "path": "b.md"});
+    let moved = call(&app, &alice, "PUT", &format!("/api/files/{b}"), Some(moved)).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    let restore = call(
+        &app,
+        &alice,
+        "POST",
+        &format!("/api/files/{a}/restore"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(restore.status, StatusCode::OK, "{}", restore.text);
+    assert_eq!(restore.body["path"], "a.md");
+}
+
+#[tokio::test]
 async fn deleted_files_leave_search_and_counters_and_can_be_restored() {
     let app = TestApp::new().await;
     let alice = app.register("alice@example.com").await;

@@ -112,7 +112,7 @@ impl FileService {
                     "the file is not deleted: name a version to restore",
                 ));
             }
-            self.undelete(file_id, principal).await?;
+            self.undelete(file_id, &current.path, principal).await?;
             return self
                 .announce(
                     project,
@@ -229,13 +229,22 @@ impl FileService {
         }
     }
 
-    async fn undelete(&self, file_id: &str, principal: &Principal) -> Result<(), ServiceError> {
+    async fn undelete(
+        &self,
+        file_id: &str,
+        path: &str,
+        principal: &Principal,
+    ) -> Result<(), ServiceError> {
         store::undelete(&self.db, file_id, &principal.user_id)
             .await
             .map_err(|error| match error {
                 error if error.is_thrown(codes::NOT_DELETED) => ServiceError::from(
                     Conflict::Concurrent("the file was restored meanwhile".into()),
                 ),
+                // A deleted file does not hold its path; another may have taken it.
+                error if error.is_unique(PATH_INDEX) => ServiceError::from(Conflict::NameTaken(
+                    format!("another file now has the path {path:?}: rename or delete that file, then restore this one"),
+                )),
                 error => error.into(),
             })?;
         self.wake.notify_one();

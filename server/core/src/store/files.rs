@@ -135,8 +135,8 @@ pub(crate) struct DetailRow {
     pub(crate) symbols: Vec<SymbolRow>,
 }
 
-/// The UNIQUE index that keeps one file per path in a project.
-pub(crate) const PATH_INDEX: &str = "file_project_path";
+/// The UNIQUE index that keeps one live (not deleted) file per path in a project.
+pub(crate) const PATH_INDEX: &str = "file_project_live_path";
 
 /// What a file's bytes become in the database.
 #[derive(Debug, Clone, SurrealValue)]
