@@ -40,6 +40,8 @@ pub struct Summary {
     pub updated: u64,
     pub unchanged: u64,
     pub refused: Vec<(String, String)>,
+    /// Finder metadata the server set aside.
+    pub skipped: u64,
 }
 
 pub fn run(args: ImportArgs) -> anyhow::Result<()> {
@@ -66,6 +68,9 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         summary.unchanged,
         summary.refused.len()
     );
+    if summary.skipped > 0 {
+        println!("  skipped {} macOS Finder metadata files", summary.skipped);
+    }
     for (path, reason) in &summary.refused {
         println!("  refused {path}: {reason}");
     }
@@ -239,6 +244,7 @@ fn send(
                     UploadOutcome::Refused => summary
                         .refused
                         .push((file.path, file.note.unwrap_or_default())),
+                    UploadOutcome::Skipped => summary.skipped += 1,
                 }
             }
         }

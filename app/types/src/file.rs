@@ -147,6 +147,9 @@ pub enum UploadOutcome {
     Duplicate,
     /// Not stored (e.g. binary files when the installation refuses them).
     Refused,
+    /// Not stored because nobody means to store it: macOS Finder metadata
+    /// (`._*` twins, `.DS_Store`, `__MACOSX/`); `note` says what it was.
+    Skipped,
 }
 
 /// One file of an upload.
@@ -173,6 +176,9 @@ pub struct UploadReport {
     pub updated: u64,
     pub duplicate: u64,
     pub refused: u64,
+    /// Finder metadata set aside (see [`UploadOutcome::Skipped`]).
+    #[serde(default)]
+    pub skipped: u64,
 }
 
 impl UploadReport {
@@ -182,6 +188,7 @@ impl UploadReport {
             UploadOutcome::Updated => self.updated += 1,
             UploadOutcome::Duplicate => self.duplicate += 1,
             UploadOutcome::Refused => self.refused += 1,
+            UploadOutcome::Skipped => self.skipped += 1,
         }
         self.files.push(file);
     }

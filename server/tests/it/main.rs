@@ -11,6 +11,7 @@ mod files;
 mod http;
 mod import;
 mod indexing;
+mod names;
 mod outlines;
 mod plugin_cli;
 mod plugins;

@@ -1,7 +1,8 @@
 //! Folders uploaded as one archive (`.zip`, `.tar`, `.tar.gz`, `.tgz`): expanded in
 //! memory under the same limits as separate files — each entry at most the per-file
 //! limit, all of them together at most the request limit, whatever the archive claims —
-//! so a small archive cannot expand into a bomb. Directories and links are skipped.
+//! so a small archive cannot expand into a bomb. Directories and links are skipped;
+//! Finder metadata is skipped, and reported, with the upload's other files.
 
 use std::io::{Cursor, Read};
 
@@ -50,9 +51,6 @@ struct Budget<'a> {
 impl Budget<'_> {
     /// Reads one entry, never more than the limits allow.
     fn take(&mut self, name: String, reader: impl Read) -> Result<(), ServiceError> {
-        if name.starts_with("__MACOSX/") {
-            return Ok(());
-        }
         if self.entries.len() >= MAX_ENTRIES {
             return Err(ServiceError::invalid_field(
                 "files",

@@ -2,6 +2,7 @@
 //! to the project before anything else looks at it.
 
 use kiln_types::ApiError;
+use unicode_normalization::UnicodeNormalization;
 
 /// Longest path accepted, in bytes.
 pub const MAX_PATH_BYTES: usize = 1024;
@@ -9,15 +10,17 @@ pub const MAX_PATH_BYTES: usize = 1024;
 pub const MAX_SEGMENT_BYTES: usize = 255;
 
 /// `name` as a clean project path: `/`-separated, relative, without `.` or empty
-/// segments. Backslashes count as separators (names from Windows clients). Refused
-/// with a 422 naming `field`: absolute paths and drive letters, `..` anywhere, NUL or
-/// other control characters, over-long names, and names that are empty once cleaned.
+/// segments, in Unicode Normalization Form C — so the two spellings of `café` that
+/// Linux (precomposed) and macOS (decomposed) send are one path. Backslashes count as
+/// separators (names from Windows clients). Refused with a 422 naming `field` and the
+/// name: absolute paths and drive letters, `..` anywhere, NUL or other control
+/// characters, over-long names, and names that are empty once cleaned.
 pub fn normalize_path(field: &str, name: &str) -> Result<String, ApiError> {
-    let refuse = |why: &str| ApiError::invalid_field(field, why);
+    let refuse = |why: &str| ApiError::invalid_field(field, format!("{}: {why}", shown(name)));
     if name.chars().any(char::is_control) {
         return Err(refuse("must not contain control characters"));
     }
-    let unified = name.replace('\\', "/");
+    let unified: String = name.replace('\\', "/").nfc().collect();
     let has_drive = unified.len() >= 2
         && unified.as_bytes()[1] == b':'
         && unified.as_bytes()[0].is_ascii_alphabetic();
@@ -47,6 +50,42 @@ pub fn normalize_path(field: &str, name: &str) -> Result<String, ApiError> {
     Ok(path)
 }
 
+/// `name` quoted for an error message, its middle elided past 300 characters (the
+/// start and the end are what tell one name from another).
+fn shown(name: &str) -> String {
+    const KEEP: usize = 150;
+    let count = name.chars().count();
+    if count <= 2 * KEEP {
+        return format!("{name:?}");
+    }
+    let head: String = name.chars().take(KEEP).collect();
+    let tail: String = name.chars().skip(count - KEEP).collect();
+    format!("{:?}", format!("{head}…{tail}"))
+}
+
+/// Whether `name` is metadata macOS writes next to real files, which users never
+/// mean to store: AppleDouble twins (`._main.py`), `.DS_Store`, the custom-icon file
+/// `Icon\r`, and anything under `__MACOSX/` (Archive Utility's copy of the twins) or
+/// the volume folders `.Spotlight-V100`, `.Trashes`, `.fseventsd`, `.TemporaryItems` —
+/// at any depth.
+pub fn is_finder_metadata(name: &str) -> bool {
+    let unified = name.replace('\\', "/");
+    let mut segments = unified.split('/').filter(|s| !s.is_empty()).peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        let folder = matches!(
+            segment,
+            "__MACOSX" | ".Spotlight-V100" | ".Trashes" | ".fseventsd" | ".TemporaryItems"
+        );
+        let file =
+            last && (segment == ".DS_Store" || segment == "Icon\r" || segment.starts_with("._"));
+        if (folder && !last) || file {
+            return true;
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +99,10 @@ mod tests {
             ("dir/./x.py", "dir/x.py"),
             ("ünïcødé/файл.go", "ünïcødé/файл.go"),
             ("..hidden/a..b", "..hidden/a..b"),
+            // Decomposed (macOS) and precomposed spellings are one path, stored NFC.
+            ("docs/cafe\u{301}.md", "docs/caf\u{e9}.md"),
+            ("docs/caf\u{e9}.md", "docs/caf\u{e9}.md"),
+            ("\u{1100}\u{1161}/x", "\u{ac00}/x"),
         ] {
             assert_eq!(normalize_path("files", name).unwrap(), clean, "{name}");
         }
@@ -90,6 +133,53 @@ mod tests {
                 kiln_types::ErrorKind::ValidationError,
                 "{name:?}"
             );
+        }
+    }
+
+    #[test]
+    fn refusals_name_the_path() {
+        let long = format!("tests/fixtures/snapshot_{}.txt", "x".repeat(291));
+        let error = normalize_path("files", &long).unwrap_err();
+        assert!(
+            error.detail.contains("tests/fixtures/snapshot_xxx"),
+            "{}",
+            error.detail
+        );
+        assert!(error.detail.contains("over 255 bytes"), "{}", error.detail);
+        let error = normalize_path("path", "../escape.rs").unwrap_err();
+        assert!(
+            error.detail.contains("\"../escape.rs\""),
+            "{}",
+            error.detail
+        );
+    }
+
+    #[test]
+    fn finder_metadata_is_recognised_at_any_depth() {
+        for name in [
+            "._main.py",
+            "proj/src/._util.py",
+            ".DS_Store",
+            "proj/.DS_Store",
+            "__MACOSX/proj/._main.py",
+            "proj/__MACOSX/._x",
+            "proj\\__MACOSX\\y",
+            "proj/Icon\r",
+            ".Spotlight-V100/Store-V2/x",
+            "proj/.fseventsd/fseventsd-uuid",
+        ] {
+            assert!(is_finder_metadata(name), "{name:?}");
+        }
+        for name in [
+            "proj/main.py",
+            "src/_private.py",
+            ".github/workflows/ci.yml",
+            "docs/DS_Store.md",
+            "__MACOSX",
+            "proj/Icon.png",
+            "a/.DS_Store/real.txt",
+        ] {
+            assert!(!is_finder_metadata(name), "{name:?}");
         }
     }
 }

@@ -4,7 +4,9 @@ use std::collections::HashSet;
 
 use kiln_types::{UploadOutcome, UploadReport, UploadedFile};
 
-use super::{FileService, NewContent, PATH_INDEX, archive, normalize_path, store};
+use super::{
+    FileService, NewContent, PATH_INDEX, archive, normalize_path, path::is_finder_metadata, store,
+};
 use crate::{ServiceError, access::ProjectScope, events::DomainEvent, store::files::PutResult};
 
 /// One uploaded file: its name (the path inside the project) and its bytes.
@@ -29,8 +31,20 @@ impl FileService {
         scope.require_writable()?;
         let (principal, project_id) = (scope.principal(), scope.id().as_str());
         let project = scope.reference();
-        let files = self.checked(files)?;
+        let (files, skipped) = self.checked(files)?;
         let mut report = UploadReport::default();
+        for (name, size) in skipped {
+            report.push(UploadedFile {
+                path: name,
+                outcome: UploadOutcome::Skipped,
+                file_id: None,
+                version: None,
+                sha256: String::new(),
+                size,
+                binary: false,
+                note: Some("macOS Finder metadata, not stored".into()),
+            });
+        }
         for (path, bytes) in files {
             let new = NewContent::read(path, bytes);
             if new.binary && !self.settings.store_binary {
@@ -78,10 +92,14 @@ impl FileService {
         Ok(report)
     }
 
-    /// Expands archives and normalises every path; refuses the whole upload (before
-    /// anything is written) when a name is unsafe, a path comes twice, or a limit is
-    /// exceeded.
-    fn checked(&self, files: Vec<IncomingFile>) -> Result<Vec<(String, Vec<u8>)>, ServiceError> {
+    /// Expands archives, sets Finder metadata aside (its names and sizes, second) and
+    /// normalises every other path; refuses the whole upload (before anything is
+    /// written) when a name is unsafe, a path comes twice, or a limit is exceeded.
+    #[allow(clippy::type_complexity)]
+    fn checked(
+        &self,
+        files: Vec<IncomingFile>,
+    ) -> Result<(Vec<(String, Vec<u8>)>, Vec<(String, u64)>), ServiceError> {
         if files.is_empty() {
             return Err(ServiceError::invalid_field(
                 "files",
@@ -109,8 +127,20 @@ impl FileService {
                 expanded.push(entry);
             }
         }
+        let (junk, expanded): (Vec<_>, Vec<_>) = expanded
+            .into_iter()
+            .partition(|file| is_finder_metadata(&file.name));
+        let skipped = junk
+            .into_iter()
+            .map(|file| {
+                (
+                    file.name,
+                    u64::try_from(file.bytes.len()).unwrap_or(u64::MAX),
+                )
+            })
+            .collect();
         let mut seen = HashSet::new();
-        expanded
+        let kept = expanded
             .into_iter()
             .map(|file| {
                 let path = normalize_path("files", &file.name)?;
@@ -122,7 +152,8 @@ impl FileService {
                 }
                 Ok((path, file.bytes))
             })
-            .collect()
+            .collect::<Result<_, ServiceError>>()?;
+        Ok((kept, skipped))
     }
 
     /// `fn::put_file` in a transaction. Two uploads of a new path at once: the loser's
