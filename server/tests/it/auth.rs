@@ -241,6 +241,14 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
         StatusCode::OK
     );
 
+    // Presented again long after its rotation (not a concurrent burst), it is a replay.
+    app.services
+        .db
+        .query("UPDATE refresh_token SET used_at = time::now() - 1h WHERE used_at != NONE")
+        .await
+        .unwrap()
+        .check()
+        .unwrap();
     let replay = app.send(refresh(&ada.refresh_token)).await;
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
     let revoked = app.send(refresh(&next.refresh_token)).await;
@@ -276,6 +284,37 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
         ))
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+}
+
+/// `shared/cases/13-refresh-race`: two refreshes with one token at the same moment.
+#[tokio::test]
+async fn two_refreshes_with_one_token_at_once_keep_the_session() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let ada = app.register("ada@example.org").await;
+    for _ in 0..5 {
+        let mut both = tokio::task::JoinSet::new();
+        for _ in 0..2 {
+            let (app, token) = (app.clone(), ada.refresh_token.clone());
+            both.spawn(async move {
+                app.send(post_json(
+                    "/api/auth/refresh",
+                    json!({"refresh_token": token}),
+                ))
+                .await
+            });
+        }
+        for reply in both.join_all().await {
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+            let session = account(&reply);
+            let me = app.send(bearer(get("/api/auth/me"), &session)).await;
+            assert_eq!(me.status, StatusCode::OK, "the session goes on");
+            let again = post_json(
+                "/api/auth/refresh",
+                json!({"refresh_token": session.refresh_token}),
+            );
+            assert_eq!(app.send(again).await.status, StatusCode::OK);
+        }
+    }
 }
 
 #[tokio::test]

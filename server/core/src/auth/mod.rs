@@ -1,8 +1,10 @@
 //! Accounts and sessions: registration, login, rotating refresh tokens, password changes.
 //!
 //! A session is a *family* of refresh tokens: each refresh spends the presented token
-//! and issues its successor. Presenting a spent token again means it was stolen (or
-//! replayed), so the whole family is revoked and both holders must log in again.
+//! and issues its successor. Presenting a spent token again within a few seconds of
+//! its first use is ordinary concurrency and gets a successor too
+//! ([`refresh::REUSE_GRACE`]); later, it means the token was stolen (or replayed), so
+//! the whole family is revoked and both holders must log in again.
 
 pub mod cookies;
 mod password;
@@ -522,6 +524,7 @@ mod tests {
 
         // A replayed refresh token ends the session as surely as a logout.
         let next = auth.refresh(&laptop.refresh_token, None).await.unwrap();
+        spent_long_ago(&auth).await;
         auth.refresh(&laptop.refresh_token, None).await.unwrap_err();
         let message = ended.try_recv().expect("session_ended announced");
         assert_eq!(message.kind, "session_ended");
@@ -588,6 +591,7 @@ mod tests {
         let next = auth.refresh(&login.refresh_token, None).await.unwrap();
         assert_ne!(next.refresh_token, login.refresh_token);
         assert_eq!(next.principal.csrf_token, login.principal.csrf_token);
+        spent_long_ago(&auth).await;
         // The first token is spent: presenting it again ends the whole session…
         let replay = auth.refresh(&login.refresh_token, None).await.unwrap_err();
         assert_eq!(kind(replay), ErrorKind::Unauthorized);
@@ -597,6 +601,43 @@ mod tests {
         // Other sessions of the same user are untouched.
         let other = auth.login(creds("a@example.org")).await.unwrap();
         assert!(auth.refresh(&other.refresh_token, None).await.is_ok());
+    }
+
+    /// Moves every spent token's use out of the reuse grace window.
+    async fn spent_long_ago(auth: &AuthService) {
+        auth.db
+            .query("UPDATE refresh_token SET used_at = time::now() - 1h WHERE used_at != NONE")
+            .await
+            .unwrap()
+            .check()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn concurrent_refreshes_with_one_token_both_continue_the_session() {
+        let auth = service(RegistrationPolicy::Open).await;
+        let login = auth.register(creds("a@example.org")).await.unwrap();
+        let token = login.refresh_token.as_str();
+        for _ in 0..3 {
+            let (a, b) = tokio::join!(auth.refresh(token, None), auth.refresh(token, None));
+            let (a, b) = (a.unwrap(), b.unwrap());
+            assert_ne!(a.refresh_token, b.refresh_token, "each gets a successor");
+            assert_eq!(
+                a.principal.session_id, b.principal.session_id,
+                "one session"
+            );
+            assert!(auth.verify_access_token(&a.access_token).is_ok());
+            assert!(auth.refresh(&b.refresh_token, None).await.is_ok());
+        }
+        // A retry after a lost response, a moment later, is no replay either…
+        let next = auth.refresh(token, None).await.unwrap();
+        // …but long after the rotation it is, and it ends the session.
+        spent_long_ago(&auth).await;
+        assert_eq!(
+            kind(auth.refresh(token, None).await.unwrap_err()),
+            ErrorKind::Unauthorized
+        );
+        assert!(auth.refresh(&next.refresh_token, None).await.is_err());
     }
 
     #[tokio::test]

@@ -9,8 +9,18 @@ use super::{random_token, revoked::RevokedSessions};
 use crate::{
     ServiceError,
     db::Db,
-    store::refresh_tokens::{self as store, TokenRow},
+    store::refresh_tokens::{self as store, Spend, TokenRow},
 };
+
+/// How long after its first use a refresh token may be presented again as part of
+/// the same burst — two tabs, parallel API calls that all got a 401, a client retrying
+/// after the response was lost — and get a successor instead of ending the session.
+/// After it, a second use is a replay and ends the session. Why that is safe: the
+/// window opens only when the legitimate client itself refreshes, so a stolen token is
+/// worth something to a thief only if used within these seconds of that moment (and
+/// a browser's token also needs the session's CSRF token); any use after them still
+/// revokes the whole family, successors included.
+pub const REUSE_GRACE: Duration = Duration::from_secs(30);
 
 /// What a spent refresh token carried over to its successor.
 pub struct Spent {
@@ -75,8 +85,9 @@ impl RefreshStore {
         Ok(token)
     }
 
-    /// Marks `token` used and returns what its successor inherits. A token that was
-    /// already used revokes its whole family.
+    /// Marks `token` used and returns what its successor inherits. Presented again
+    /// within [`REUSE_GRACE`] of its first use, it is a concurrent refresh and gets a
+    /// successor of its own; later, it is a replay and revokes its whole family.
     pub async fn spend(
         &self,
         token: &str,
@@ -91,19 +102,17 @@ impl RefreshStore {
                 "missing or invalid CSRF token".into(),
             ));
         }
-        if row.revoked || row.expired {
-            return Err(session_ended());
-        }
-        if row.used {
-            self.revoke_family(&row.family).await?;
-            tracing::warn!(user = %row.user_id, "a spent refresh token was presented again; session revoked");
-            return Err(session_ended());
-        }
-        // Spend it only if nobody else did in the meantime: of two concurrent refreshes
-        // with one token, one wins and the other is treated as a replay.
-        if !store::spend(&self.db, &hash).await? {
-            self.revoke_family(&row.family).await?;
-            return Err(session_ended());
+        match store::spend(&self.db, &hash, REUSE_GRACE).await? {
+            Spend::Spent => {}
+            Spend::Concurrent => {
+                tracing::info!(user = %row.user_id, "concurrent refresh with one token; both continue the session");
+            }
+            Spend::Replayed => {
+                self.revoke_family(&row.family).await?;
+                tracing::warn!(user = %row.user_id, "a spent refresh token was presented again; session revoked");
+                return Err(session_ended());
+            }
+            Spend::Ended => return Err(session_ended()),
         }
         Ok(Spent {
             user_id: row.user_id,

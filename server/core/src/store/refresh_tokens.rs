@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use surrealdb::types::SurrealValue;
 
-use super::DbError;
+use super::{DbError, Transaction};
 use crate::db::Db;
 
 #[derive(Debug, SurrealValue)]
@@ -14,13 +14,9 @@ pub(crate) struct TokenRow {
     pub(crate) user_id: String,
     pub(crate) family: String,
     pub(crate) csrf: String,
-    pub(crate) used: bool,
-    pub(crate) revoked: bool,
-    pub(crate) expired: bool,
 }
 
-const TOKEN_FIELDS: &str = "record::id(user) AS user_id, family, csrf, \
-     used_at != NONE AS used, revoked_at != NONE AS revoked, expires_at <= time::now() AS expired";
+const TOKEN_FIELDS: &str = "record::id(user) AS user_id, family, csrf";
 
 /// Stores the token whose SHA-256 is `hash`, valid for `ttl`.
 pub(crate) async fn create(
@@ -58,18 +54,43 @@ pub(crate) async fn get(db: &Db, hash: &str) -> Result<Option<TokenRow>, DbError
     Ok(response.take(0)?)
 }
 
-/// Marks the token used unless it already is (or is revoked); whether this call did.
-pub(crate) async fn spend(db: &Db, hash: &str) -> Result<bool, DbError> {
-    let mut response = db
-        .query(
-            "UPDATE type::record('refresh_token', $hash) SET used_at = time::now()
-             WHERE used_at = NONE AND revoked_at = NONE RETURN VALUE family",
-        )
-        .bind(("hash", hash.to_owned()))
-        .await?
-        .check()?;
-    let spent: Vec<String> = response.take(0)?;
-    Ok(!spent.is_empty())
+/// What presenting a refresh token did, decided in one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Spend {
+    /// First use: now marked used.
+    Spent,
+    /// Already used less than `grace` ago: a concurrent refresh (two tabs, parallel
+    /// calls, a response lost on the way back), not a theft.
+    Concurrent,
+    /// Already used longer ago: a replay.
+    Replayed,
+    /// Unknown, revoked or expired.
+    Ended,
+}
+
+/// Marks the token used if it is live and unused. Concurrent spenders conflict and the
+/// transaction runs again, so the loser sees the winner's use — never an error.
+pub(crate) async fn spend(db: &Db, hash: &str, grace: Duration) -> Result<Spend, DbError> {
+    let outcome: Option<String> = Transaction::new(
+        "LET $record = type::record('refresh_token', $hash);
+         LET $t = SELECT used_at, revoked_at, expires_at FROM ONLY $record;
+         LET $result = IF $t = NONE OR $t.revoked_at != NONE OR $t.expires_at <= time::now()
+                 THEN 'ended'
+             ELSE IF $t.used_at = NONE THEN 'spent'
+             ELSE IF $t.used_at > time::now() - <duration>$grace THEN 'concurrent'
+             ELSE 'replayed' END;
+         IF $result = 'spent' { UPDATE $record SET used_at = time::now() RETURN NONE; };",
+    )
+    .bind("hash", hash.to_owned())
+    .bind("grace", format!("{}ms", grace.as_millis()))
+    .run(db)
+    .await?;
+    Ok(match outcome.as_deref().unwrap_or_default() {
+        "spent" => Spend::Spent,
+        "concurrent" => Spend::Concurrent,
+        "replayed" => Spend::Replayed,
+        _ => Spend::Ended,
+    })
 }
 
 /// Revokes every live token of `user_id`; returns their families (sessions), each once.
