@@ -9,6 +9,7 @@ pub mod files;
 pub mod hub;
 pub mod jobs;
 pub mod markdown;
+pub mod notebook;
 pub mod parsing;
 pub mod plugins;
 mod projects;

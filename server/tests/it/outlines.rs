@@ -218,3 +218,76 @@ async fn files_indexed_while_their_parser_was_unavailable_are_parsed_again_when_
     let status = index_status(&app, &admin, &project).await;
     assert_eq!(status["fallback"], 0, "{status}");
 }
+
+/// `shared/cases/12-jupyter`: code cells indexed as the kernel's language with their
+/// symbols, markdown as text, the 120 KB base64 plot output never indexed.
+#[tokio::test]
+async fn notebooks_are_indexed_by_their_cells_and_never_their_outputs() {
+    let app = TestApp::builder()
+        .bundle(
+            "kiln.parser.python",
+            "language-parser",
+            "kiln_parser_python.wasm",
+            "languages = [\"python\"]\nextensions = [\"py\", \"pyi\", \"pyw\"]",
+        )
+        .without_indexer()
+        .build()
+        .await;
+    let admin = app.register("admin@example.org").await;
+    let project = project(&app, &admin).await;
+    let notebook = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data/cases/analysis.ipynb"),
+    )
+    .unwrap();
+    upload(
+        &app,
+        &admin,
+        &project,
+        &[("notebooks/analysis.ipynb", &notebook)],
+    )
+    .await;
+    index_all(&app).await;
+
+    let file = file_by_path(&app, &admin, &project, "notebooks/analysis.ipynb").await;
+    assert_eq!(
+        (&file["language"], &file["outline"]),
+        (&json!("python"), &json!("parsed")),
+        "{}",
+        file["outline_error"]
+    );
+    assert_eq!(symbol_names(&file), ["load_dataset", "df"]);
+    // The symbol points at the cell's own line in the notebook.
+    let content = file["content"].as_str().unwrap();
+    let line = file["symbols"][0]["span"]["start_line"].as_u64().unwrap() as usize;
+    assert!(
+        content
+            .lines()
+            .nth(line - 1)
+            .unwrap()
+            .contains("def load_dataset(path)")
+    );
+
+    let search = |q: &'static str| {
+        let uri = format!("/api/projects/{project}/search?q={q}");
+        let (app, admin) = (&app, &admin);
+        async move { call(app, admin, "GET", &uri, None).await.body["hits"].clone() }
+    };
+    let hits = search("load_dataset").await;
+    assert_eq!(
+        hits.as_array().unwrap().len(),
+        2,
+        "the definition and the call: {hits}"
+    );
+    assert_eq!(
+        search("monthly").await.as_array().unwrap().len(),
+        1,
+        "markdown cells are text"
+    );
+    for junk in ["kggo", "iVBORw0KGgo", "AAAASUVORK5CYII"] {
+        assert_eq!(
+            search(junk).await,
+            json!([]),
+            "{junk} is output data, not a word"
+        );
+    }
+}

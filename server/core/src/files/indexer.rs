@@ -19,7 +19,7 @@ use surrealdb::types::RecordId;
 use tokio::{sync::Notify, sync::watch, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use super::{SymbolRow, code_words, store};
+use super::{SymbolRow, blobs::elide_blobs, code_words, store};
 use crate::{
     ServiceError,
     db::Db,
@@ -224,8 +224,9 @@ async fn write_chunks(
         .iter()
         .filter_map(|chunk| {
             let (start, end) = (chunk.span.start_byte as usize, chunk.span.end_byte as usize);
-            let text = file.content.get(start..end)?;
-            if code_words(text).is_empty() {
+            // What search indexes: the text without embedded data (base64, SVG).
+            let text = elide_blobs(file.content.get(start..end)?);
+            if code_words(&text).is_empty() {
                 return None;
             }
             Some(ChunkRow {
@@ -238,7 +239,7 @@ async fn write_chunks(
                 end_byte: chunk.span.end_byte.into(),
                 start_line: chunk.span.start_line.into(),
                 end_line: chunk.span.end_line.into(),
-                text: text.to_owned(),
+                text: text.into_owned(),
                 symbols: symbols_within(&parsed.symbols, start, end),
             })
         })

@@ -6,6 +6,7 @@
 //! the [`Indexer`] picks the flag up in the background.
 
 mod archive;
+mod blobs;
 mod content;
 mod diff;
 mod edit;
@@ -230,10 +231,15 @@ impl NewContent {
         match sniff(&bytes) {
             Content::Text { text, note } => Self {
                 lines: line_count(&text),
+                // A notebook is code in its kernel's language (search filters by it).
+                language: if crate::notebook::is_notebook(&path) {
+                    crate::notebook::kernel_language(&text).unwrap_or_else(|| "python".into())
+                } else {
+                    language
+                },
                 path,
                 sha256,
                 size,
-                language,
                 binary: false,
                 content: text,
                 data: None,
@@ -255,10 +261,16 @@ impl NewContent {
 }
 
 /// Lines as editors count them: a final line without a newline counts.
+/// Lines as editors count them: LF, CRLF and a bare CR each end one.
 fn line_count(text: &str) -> i64 {
-    let newlines = text.bytes().filter(|&b| b == b'\n').count();
-    let last = usize::from(!text.is_empty() && !text.ends_with('\n'));
-    i64::try_from(newlines + last).unwrap_or(i64::MAX)
+    let bytes = text.as_bytes();
+    let endings = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(at, &b)| b == b'\n' || (b == b'\r' && bytes.get(at + 1) != Some(&b'\n')))
+        .count();
+    let last = usize::from(!text.is_empty() && !text.ends_with(['\n', '\r']));
+    i64::try_from(endings + last).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
