@@ -9,7 +9,7 @@
 
 use crate::{
     parser::{Chunk, Symbol},
-    text::{TextIndex, floor_char_boundary},
+    text::{TextIndex, floor_char_boundary, is_line_break},
 };
 
 /// Budgets below this are raised to it, so that a silly request still yields
@@ -157,8 +157,9 @@ impl Chunker<'_> {
         while end - from > self.max {
             let limit = floor_char_boundary(self.source, from + self.max);
             let window = &self.source[from..limit];
-            let cut = paragraph_cut(window, self.max / 2)
-                .or_else(|| window.rfind('\n').map(|at| at + 1))
+            let cut = self
+                .paragraph_cut(from, limit, self.max / 2)
+                .or_else(|| self.line_cut(from, limit))
                 .or_else(|| {
                     window
                         .char_indices()
@@ -188,12 +189,31 @@ impl Chunker<'_> {
         }
     }
 
+    /// The first line start after `offset` (the end of the source on the last line).
     fn next_line_start(&self, offset: usize) -> usize {
-        // Byte search: `offset` may fall inside a multi-byte character.
-        self.source.as_bytes()[offset..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(self.source.len(), |at| offset + at + 1)
+        let starts = self.index.line_starts();
+        let next = starts.partition_point(|&start| start <= offset);
+        starts.get(next).copied().unwrap_or(self.source.len())
+    }
+
+    /// The last line start in `from + 1..=limit`, relative to `from`.
+    fn line_cut(&self, from: usize, limit: usize) -> Option<usize> {
+        let start = self.index.line_start(limit);
+        (start > from).then(|| start - from)
+    }
+
+    /// The last line start in `from + 1..=limit` that follows a blank line (one holding
+    /// only its line ending), relative to `from`, if it is at least `min` bytes in.
+    fn paragraph_cut(&self, from: usize, limit: usize, min: usize) -> Option<usize> {
+        let starts = self.index.line_starts();
+        let first = starts.partition_point(|&start| start <= from);
+        let last = starts.partition_point(|&start| start <= limit);
+        // The blank line and the line ending before it both lie in the window.
+        (first + 1..last)
+            .rev()
+            .find(|&i| is_line_break(&self.source[starts[i - 1]..starts[i]]))
+            .map(|i| starts[i] - from)
+            .filter(|&cut| cut >= min)
     }
 
     fn emit(&mut self, unit: Option<Unit>) {
@@ -205,16 +225,6 @@ impl Chunker<'_> {
             });
         }
     }
-}
-
-/// The last line start in `window` that follows a blank line, if it is at least
-/// `min` bytes in.
-fn paragraph_cut(window: &str, min: usize) -> Option<usize> {
-    window
-        .match_indices("\n\n")
-        .map(|(at, _)| at + 2)
-        .filter(|&cut| cut >= min)
-        .last()
 }
 
 #[cfg(test)]
@@ -321,6 +331,44 @@ mod tests {
         ];
         let chunks = chunk(source, &symbols, 64);
         assert_covers(source, &chunks, 64);
+    }
+
+    #[test]
+    fn bare_cr_and_crlf_cut_like_lf() {
+        // Paragraphs of lines, with a member that must start its own chunk.
+        let paragraph = |word: &str| format!("{word} one\n{word} two\n{word} three\n\n");
+        let lf: String = ["alpha", "beta", "gamma", "delta", "omega"]
+            .map(paragraph)
+            .concat();
+        let symbols = |source: &str| vec![symbol(source, "gamma one", SymbolKind::Other, None)];
+        let texts = |source: &str| -> Vec<String> {
+            let chunks = chunk(source, &symbols(source), 64);
+            assert_covers(source, &chunks, 64);
+            chunks
+                .iter()
+                .map(|c| {
+                    source[c.start..c.end]
+                        .replace("\r\n", "\n")
+                        .replace('\r', "\n")
+                })
+                .collect()
+        };
+        let expected = texts(&lf);
+        assert!(expected.len() > 2, "{expected:#?}");
+        // Every chunk ends at a blank line or a line end, never inside a line.
+        assert!(expected.iter().all(|t| t.ends_with('\n')), "{expected:#?}");
+        // Same byte lengths, so the same cuts.
+        assert_eq!(texts(&lf.replace('\n', "\r")), expected);
+        // Longer lines pack differently, but still cut after whole `\r\n` endings.
+        let crlf = lf.replace('\n', "\r\n");
+        let chunks = chunk(&crlf, &symbols(&crlf), 64);
+        assert_covers(&crlf, &chunks, 64);
+        assert!(chunks.iter().all(|c| crlf[..c.end].ends_with("\r\n\r\n")));
+        assert!(
+            chunks
+                .iter()
+                .any(|c| crlf[c.start..].starts_with("gamma one"))
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! characters, character offsets); Kiln's contract is UTF-8 byte offsets.
 
 /// Converts line/column and character positions of one source text to byte offsets.
+/// Lines end at `\n`, `\r\n` (one ending) or a bare `\r`, as in CommonMark and editors.
 pub struct TextIndex<'a> {
     source: &'a str,
     /// Byte offset where each line starts; `line_starts[0] == 0`.
@@ -12,9 +13,7 @@ pub struct TextIndex<'a> {
 
 impl<'a> TextIndex<'a> {
     pub fn new(source: &'a str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(source.match_indices('\n').map(|(at, _)| at + 1))
-            .collect();
+        let line_starts = std::iter::once(0).chain(line_breaks(source)).collect();
         let char_starts =
             (!source.is_ascii()).then(|| source.char_indices().map(|(at, _)| at).collect());
         Self {
@@ -34,11 +33,13 @@ impl<'a> TextIndex<'a> {
 
     /// Byte offset of `column` (counted in characters) on 1-based `line`.
     pub fn byte_of_line_column(&self, line: usize, column: usize) -> usize {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+        let line = line.saturating_sub(1);
+        let Some(&start) = self.line_starts.get(line) else {
             return self.source.len();
         };
-        let rest = &self.source[start..];
-        let line_text = rest.split_inclusive('\n').next().unwrap_or("");
+        // The line with its line ending, like the text a column can point past.
+        let end = self.line_starts.get(line + 1).copied();
+        let line_text = &self.source[start..end.unwrap_or(self.source.len())];
         start
             + line_text
                 .char_indices()
@@ -55,6 +56,29 @@ impl<'a> TextIndex<'a> {
     pub fn line_start(&self, offset: usize) -> usize {
         self.line_starts[self.line_of(offset) - 1]
     }
+
+    /// Byte offset of every line start, in order; the first is 0.
+    pub fn line_starts(&self) -> &[usize] {
+        &self.line_starts
+    }
+}
+
+/// Byte offsets just past each line ending of `text`: a `\n`, a `\r\n` (one ending,
+/// so the offset after its `\n`) or a bare `\r`.
+pub fn line_breaks(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .filter(move |&(at, &byte)| {
+            byte == b'\n' || (byte == b'\r' && bytes.get(at + 1) != Some(&b'\n'))
+        })
+        .map(|(at, _)| at + 1)
+}
+
+/// Whether `text` is exactly one line ending: `\n`, `\r\n` or `\r`.
+pub fn is_line_break(text: &str) -> bool {
+    matches!(text, "\n" | "\r\n" | "\r")
 }
 
 /// The largest char boundary of `text` that is `<= at`.
@@ -81,5 +105,26 @@ mod tests {
         assert_eq!(index.line_of(0), 1);
         assert_eq!(index.line_of(3), 2);
         assert_eq!(index.line_start(9), 3);
+    }
+
+    #[test]
+    fn a_bare_cr_and_a_crlf_each_end_one_line() {
+        let source = "a\rb\r\nc\nd\r\re";
+        assert_eq!(line_breaks(source).collect::<Vec<_>>(), [2, 5, 7, 9, 10]);
+        let index = TextIndex::new(source);
+        assert_eq!(index.line_starts(), [0, 2, 5, 7, 9, 10]);
+        // Line of each byte: the `\r\n` pair belongs to line 2.
+        let lines: Vec<usize> = (0..source.len()).map(|at| index.line_of(at)).collect();
+        assert_eq!(lines, [1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 6]);
+        assert_eq!(index.line_start(4), 2);
+        assert_eq!(index.byte_of_line_column(2, 0), 2);
+        assert_eq!(index.byte_of_line_column(3, 0), 5);
+        assert_eq!(&source[index.byte_of_line_column(6, 0)..], "e");
+        // A column past the end stops after the line's ending, not in the next line.
+        assert_eq!(index.byte_of_line_column(2, 9), 5);
+        // The same text with `\n` endings numbers its lines the same way.
+        let lf = TextIndex::new("a\nb\nc\nd\n\ne");
+        assert_eq!(lf.line_starts().len(), index.line_starts().len());
+        assert!(is_line_break("\r\n") && is_line_break("\r") && !is_line_break("\n\n"));
     }
 }

@@ -45,6 +45,34 @@ async fn extracts_snippets_with_the_documented_fields() {
     );
 }
 
+/// `shared/cases/07-fence-tabs-cr`: a bare CR, a CRLF and an LF each end a line, and a
+/// tab indents a fence in a list item — through the plugin and the built-in alike.
+#[tokio::test]
+async fn snippets_follow_commonmark_line_endings_and_tabs() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data/cases/fences");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join(name)).unwrap()).unwrap()
+    };
+    for app in [
+        TestApp::new().await,
+        // A plugin that always crashes: the built-in rules answer.
+        TestApp::builder()
+            .plugin("fixtures/kiln_fixture_crash.wasm", PluginLimits::default())
+            .build()
+            .await,
+    ] {
+        let ada = app.register("ada@example.org").await;
+        for case in ["cr_only", "crlf", "list_tabs"] {
+            let request = read(&format!("{case}.json"));
+            let reply = app
+                .send(bearer(post_json("/api/snippets/extract", request), &ada))
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{case}: {}", reply.text);
+            assert_eq!(reply.body, read(&format!("expected-{case}.json")), "{case}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn bad_requests_get_the_error_envelope_with_the_request_id() {
     let app = TestApp::new().await;

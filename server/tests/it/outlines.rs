@@ -291,3 +291,176 @@ async fn notebooks_are_indexed_by_their_cells_and_never_their_outputs() {
         );
     }
 }
+
+/// Every bundled language parser, as `kiln serve` loads them.
+fn with_bundled_parsers(builder: crate::support::app::Builder) -> crate::support::app::Builder {
+    builder
+        .bundle(
+            "kiln.parser.python",
+            "language-parser",
+            "kiln_parser_python.wasm",
+            "languages = [\"python\"]\nextensions = [\"py\", \"pyi\", \"pyw\"]",
+        )
+        .bundle(
+            "kiln.parser.javascript",
+            "language-parser",
+            "kiln_parser_javascript.wasm",
+            "languages = [\"javascript\", \"typescript\"]\n\
+             extensions = [\"js\", \"mjs\", \"cjs\", \"jsx\", \"ts\", \"mts\", \"cts\", \"tsx\"]",
+        )
+        .bundle(
+            "kiln.parser.rust",
+            "language-parser",
+            "kiln_parser_rust.wasm",
+            "languages = [\"rust\"]\nextensions = [\"rs\"]",
+        )
+        .bundle(
+            "kiln.parser.go",
+            "language-parser",
+            "kiln_parser_go.wasm",
+            "languages = [\"go\"]\nextensions = [\"go\"]",
+        )
+}
+
+fn read(relative: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `shared/cases/03`, `04`, `05`: Python 3.12 f-strings, minified bundles with regex
+/// literals, and generated code whose syntax tree is 20,000 levels deep. Each used to
+/// make its parser refuse or crash, and three in a row quarantined it for everyone.
+#[tokio::test]
+async fn real_world_code_keeps_its_outline() {
+    let app = with_bundled_parsers(TestApp::builder())
+        .without_indexer()
+        .build()
+        .await;
+    let admin = app.register("admin@example.org").await;
+    let project = project(&app, &admin).await;
+
+    let terms = 20_000;
+    let chain: Vec<String> = (0..terms)
+        .map(|i| format!("0x{:x}", 1_u64 << (i % 63)))
+        .collect();
+    let flags = format!(
+        "pub const ALL_FLAGS: u64 = {};\n\npub fn has_flag(value: u64, flag: u64) -> bool {{\n    value & flag != 0\n}}\n",
+        chain.join(" | ")
+    );
+    let arms: Vec<String> = (0..terms / 4)
+        .map(|i| format!("if code == {i} {{\n        {}\n    }}", i * 7 % 13))
+        .collect();
+    let classify = format!(
+        "pub fn classify(code: u32) -> u32 {{\n    {} else {{\n        0\n    }}\n}}\n\npub fn is_known(code: u32) -> bool {{\n    code < {}\n}}\n",
+        arms.join(" else "),
+        terms / 4
+    );
+    let parts: Vec<String> = (0..terms).map(|i| format!("\"{}\"", i % 10)).collect();
+    let assets = format!(
+        "package assets\n\nvar indexHTML = {}\n\nfunc IndexHTML() string {{\n\treturn indexHTML\n}}\n",
+        parts.join(" +\n\t")
+    );
+    let python = "../plugins/parsers/python/tests/data";
+    let javascript = "../plugins/parsers/javascript/tests/data";
+    let vendor = "tests/it/data/cases";
+    let sources: Vec<(String, Vec<u8>)> = vec![
+        (
+            "reports/contacts.py".into(),
+            read(&format!("{python}/reports/contacts.py")),
+        ),
+        (
+            "reports/paths.py".into(),
+            read(&format!("{python}/reports/paths.py")),
+        ),
+        (
+            "reports/totals.py".into(),
+            read(&format!("{python}/reports/totals.py")),
+        ),
+        (
+            "out/vendor/charts.min.js".into(),
+            read(&format!("{vendor}/charts.min.js")),
+        ),
+        (
+            "out/vendor/editor.min.js".into(),
+            read(&format!("{vendor}/editor.min.js")),
+        ),
+        (
+            "out/vendor/forms.min.js".into(),
+            read(&format!("{vendor}/forms.min.js")),
+        ),
+        ("gen/flags.rs".into(), flags.into_bytes()),
+        ("gen/classify.rs".into(), classify.into_bytes()),
+        ("gen/assets.go".into(), assets.into_bytes()),
+        (
+            "app/models.py".into(),
+            read(&format!("{python}/app/models.py")),
+        ),
+        (
+            "app/services.py".into(),
+            read(&format!("{python}/app/services.py")),
+        ),
+        ("src/api.ts".into(), read(&format!("{javascript}/api.ts"))),
+        (
+            "src/store.ts".into(),
+            read(&format!("{javascript}/store.ts")),
+        ),
+        ("src/ui.jsx".into(), read(&format!("{javascript}/ui.jsx"))),
+    ];
+    let files: Vec<(&str, &[u8])> = sources
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let reply = upload(&app, &admin, &project, &files).await;
+    assert_eq!(reply.body["created"], sources.len(), "{}", reply.text);
+    index_all(&app).await;
+
+    for (path, expected) in [
+        ("reports/contacts.py", &["describe", "header"][..]),
+        ("reports/paths.py", &["SEPARATOR", "label", "nested"]),
+        ("reports/totals.py", &["TotalsReport", "line"]),
+        ("gen/flags.rs", &["ALL_FLAGS", "has_flag"]),
+        ("gen/classify.rs", &["classify", "is_known"]),
+        ("gen/assets.go", &["indexHTML", "IndexHTML"]),
+        (
+            "app/services.py",
+            &["MAX_RETRIES", "send_invoice", "retry_delay"],
+        ),
+    ] {
+        let file = file_by_path(&app, &admin, &project, path).await;
+        assert_eq!(
+            file["outline"], "parsed",
+            "{path}: {}",
+            file["outline_error"]
+        );
+        assert_eq!(symbol_names(&file), expected, "{path}");
+    }
+    for path in ["app/models.py", "src/api.ts", "src/store.ts", "src/ui.jsx"] {
+        let file = file_by_path(&app, &admin, &project, path).await;
+        assert_eq!(
+            file["outline"], "parsed",
+            "{path}: {}",
+            file["outline_error"]
+        );
+        assert!(!symbol_names(&file).is_empty(), "{path} has its symbols");
+    }
+    let status = index_status(&app, &admin, &project).await;
+    assert_eq!(
+        (
+            &status["failed"],
+            &status["unparsable"],
+            &status["fallback"]
+        ),
+        (&json!(0), &json!(0), &json!(0)),
+        "{status}"
+    );
+    for plugin in ["python", "javascript", "rust", "go"] {
+        let reply = app
+            .send(bearer(
+                get(&format!("/api/admin/plugins/kiln.parser.{plugin}")),
+                &admin,
+            ))
+            .await;
+        assert_eq!(reply.body["status"], "active", "{}", reply.text);
+        assert_eq!(reply.body["failures"], json!({}), "{}", reply.text);
+    }
+}

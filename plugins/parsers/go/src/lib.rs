@@ -13,15 +13,21 @@
 //! where they end, so spans come from gosyn's tokens: each begins at the comment lines
 //! directly above the item (its doc comment) or its first token, and ends at the last
 //! token before its next sibling begins (or before the bracket closing their group).
+//!
+//! gosyn recurses with the nesting of the code, and generated code nests deep (a
+//! 5,000-arm `else if` chain, a 20,000-term string concatenation): `prepare` blanks
+//! out function bodies and what is nested too deeply before gosyn parses, and the tree
+//! is never dropped (see `leak`). So the plugin never runs out of stack.
+
+mod prepare;
 
 use std::panic;
 
 use gosyn::{
-    LexicalToken,
     ast::{
         ConstSpec, Decl, Declaration, Expression, Field, File, FuncDecl, Ident, TypeSpec, VarSpec,
     },
-    token::{Operator, Token},
+    token::Token,
 };
 use kiln_plugin_sdk::{
     parser::{LanguageParser, Outline, ParserInfo, Symbol, SymbolKind},
@@ -29,12 +35,6 @@ use kiln_plugin_sdk::{
 };
 
 pub struct GoParser;
-
-/// Deeper nesting is refused: gosyn's parser recurses once per bracket or prefix
-/// operator, and a stack overflow would crash the plugin call. Real Go code stays far
-/// below these.
-const MAX_NESTING: usize = 100;
-const MAX_PREFIX_OPERATORS: usize = 32;
 
 impl LanguageParser for GoParser {
     fn info() -> ParserInfo {
@@ -61,8 +61,10 @@ fn symbols(source: &str) -> Result<Vec<Symbol>, String> {
         None => (source, 0),
     };
     let tokens = gosyn::tokenize_source(text).map_err(|err| format!("{err:#}"))?;
-    check_depth(&tokens)?;
-    let file = gosyn::parse_source(text).map_err(|err| format!("{err:#}"))?;
+    // Without function bodies first; should that go wrong, with them.
+    let file = gosyn::parse_source(prepare::prepare(text, &tokens, true))
+        .or_else(|_| gosyn::parse_source(prepare::prepare(text, &tokens, false)))
+        .map_err(|err| format!("{err:#}"))?;
     let tokens = tokens
         .iter()
         .map(|token| Lexeme {
@@ -79,42 +81,17 @@ fn symbols(source: &str) -> Result<Vec<Symbol>, String> {
         symbols: Vec::new(),
     };
     outliner.file(&file);
+    leak(file);
     Ok(outliner.symbols)
 }
 
-/// Refuses input nested too deeply for gosyn's recursive parser.
-fn check_depth(tokens: &[LexicalToken]) -> Result<(), String> {
-    let (mut depth, mut operators) = (0usize, 0usize);
-    for token in tokens {
-        let Token::Operator(operator) = token.token else {
-            operators = 0;
-            continue;
-        };
-        match operator {
-            Operator::ParenLeft | Operator::BarackLeft | Operator::BraceLeft => depth += 1,
-            Operator::ParenRight | Operator::BarackRight | Operator::BraceRight => {
-                depth = depth.saturating_sub(1);
-            }
-            _ => {}
-        }
-        // `!!!!x`, `***T`, `<-<-<-c`: each prefix operator is one more level.
-        let prefix = matches!(
-            operator,
-            Operator::Add
-                | Operator::Sub
-                | Operator::Not
-                | Operator::Xor
-                | Operator::Star
-                | Operator::And
-                | Operator::Arrow
-                | Operator::Tiled
-        );
-        operators = if prefix { operators + 1 } else { 0 };
-        if depth > MAX_NESTING || operators > MAX_PREFIX_OPERATORS {
-            return Err("the code is nested too deeply to parse".to_owned());
-        }
-    }
-    Ok(())
+/// Frees nothing: dropping a syntax tree recurses once per level of its nesting, and a
+/// generated `"a" + "b" + ...` chain is a tree thousands of levels deep, enough to
+/// exhaust a WebAssembly stack. Each plugin call runs in a fresh instance that is
+/// thrown away afterwards, memory and all, so nothing is lost there; natively (tests,
+/// benchmarks) each parse leaks its tree.
+fn leak(file: File) {
+    std::mem::forget(file);
 }
 
 /// A token's character range, and whether it is a comment.
@@ -508,15 +485,97 @@ mod tests {
         ] {
             assert!(GoParser::outline("x.go", source).is_err(), "{source:?}");
         }
-        // Nesting that would overflow gosyn's recursive descent is refused up front.
-        let parens = format!(
-            "package p\nvar x = {}1{}\n",
-            "(".repeat(5000),
-            ")".repeat(5000)
-        );
-        assert!(GoParser::outline("x.go", &parens).is_err());
-        let nots = format!("package p\nvar x = {}y\n", "!".repeat(5000));
-        assert!(GoParser::outline("x.go", &nots).is_err());
         assert!(GoParser::outline("x.go", " \n").unwrap().symbols.is_empty());
+    }
+
+    /// Outlines `source` on a thread with a 1 MiB stack, as much as a WebAssembly
+    /// instance has: deep trees must neither overflow it nor fail.
+    fn names_on_a_small_stack(source: String) -> Vec<(SymbolKind, String)> {
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                assert_well_formed(&source);
+                parse(&source)
+                    .into_iter()
+                    .map(|s| (s.kind, s.name))
+                    .collect()
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    fn named(symbols: &[(SymbolKind, &str)]) -> Vec<(SymbolKind, String)> {
+        symbols.iter().map(|&(k, n)| (k, n.to_owned())).collect()
+    }
+
+    /// Case 05: generated code whose trees are deep although its brackets are not.
+    #[test]
+    fn deep_generated_code_keeps_its_outline() {
+        // `assets.go`: a 20,000-term string concatenation.
+        let parts: Vec<String> = (0..20_000).map(|i| format!("\"{}\"", i % 10)).collect();
+        let assets = format!(
+            "// Code generated by an asset embedder. DO NOT EDIT.\n\npackage assets\n\nvar indexHTML = {}\n\nfunc IndexHTML() string {{\n\treturn indexHTML\n}}\n",
+            parts.join(" +\n\t")
+        );
+        let symbols = names_on_a_small_stack(assets.clone());
+        assert_eq!(
+            symbols,
+            named(&[
+                (SymbolKind::Variable, "indexHTML"),
+                (SymbolKind::Function, "IndexHTML")
+            ])
+        );
+        let html = &parse(&assets)[0];
+        assert!(text(&assets, html).starts_with("var indexHTML = \"0\" +"));
+        assert!(text(&assets, html).ends_with("\"9\""));
+        // A 5,000-arm `else if` chain and a long chain in a function.
+        let mut classify = String::from(
+            "package p\n\nfunc classify(x int) int {\n\tif x == 0 {\n\t\treturn 0\n\t}",
+        );
+        for i in 1..5000 {
+            classify += &format!(" else if x == {i} {{\n\t\treturn {i}\n\t}}");
+        }
+        classify += &format!(
+            " else {{\n\t\treturn {}\n\t}}\n}}\n\nfunc isKnown(x int) bool {{\n\treturn x < 5000\n}}\n",
+            vec!["1"; 20_000].join(" + ")
+        );
+        assert_eq!(
+            names_on_a_small_stack(classify),
+            named(&[
+                (SymbolKind::Function, "classify"),
+                (SymbolKind::Function, "isKnown")
+            ])
+        );
+    }
+
+    /// Nesting too deep for gosyn's recursive descent degrades to an outline of what is
+    /// not too deep, instead of an error or a crash.
+    #[test]
+    fn deeply_nested_code_keeps_its_outline() {
+        for (open, close) in [
+            ("(", ")"),
+            ("[]T{", "}"),
+            ("f(", ")"),
+            ("!", ""),
+            ("- ", ""),
+            ("*", ""),
+        ] {
+            let value = format!("{}1{}", open.repeat(5000), close.repeat(5000));
+            let source = format!(
+                "package p\n\n// Before.\nfunc before() {{\n\tx := {value}\n}}\n\nvar deep = {value}\n\ntype After struct {{\n\tfield int\n}}\n"
+            );
+            let symbols = names_on_a_small_stack(source);
+            assert_eq!(
+                symbols,
+                named(&[
+                    (SymbolKind::Function, "before"),
+                    (SymbolKind::Variable, "deep"),
+                    (SymbolKind::Struct, "After"),
+                    (SymbolKind::Field, "field"),
+                ]),
+                "{open}"
+            );
+        }
     }
 }

@@ -34,8 +34,9 @@ pub struct JavaScriptParser;
 
 const EXTENSIONS: &[&str] = &["js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx"];
 
-/// Deeper bracket nesting is refused before parsing (see [`depth`]); real code stays
-/// far below it, and oxc handles several times more within a WebAssembly stack.
+/// Code nested deeper than this (brackets, and chains such as `a ? b : c ? ...`) is
+/// blanked out before parsing (see [`depth`]): real code stays far below it, and oxc
+/// handles several times more within a WebAssembly stack.
 const MAX_NESTING: usize = 128;
 
 impl LanguageParser for JavaScriptParser {
@@ -50,9 +51,22 @@ impl LanguageParser for JavaScriptParser {
         } else {
             "javascript"
         };
-        if depth::bracket_depth(source) > MAX_NESTING {
-            return Err(format!("brackets nested deeper than {MAX_NESTING} levels"));
-        }
+        // Too deep for oxc's recursion (generated code, or a bundle of it): parse with the
+        // deepest groups blanked out. Offsets do not move, and the declarations an outline
+        // lists sit near the top, so the outline is the same save what was inside them.
+        let nesting = depth::nesting(source, MAX_NESTING);
+        let flattened;
+        let source = if nesting.too_deep() {
+            let message = format!(
+                "{path}: nested {} levels deep; parsed with the deepest parts left out",
+                nesting.deepest
+            );
+            kiln_plugin_sdk::log(kiln_plugin_sdk::LogLevel::Info, &message);
+            flattened = nesting.flatten(source);
+            flattened.as_str()
+        } else {
+            source
+        };
         let allocator = Allocator::default();
         // CommonJS modules may `return` at top level.
         let options = ParseOptions {
@@ -632,9 +646,146 @@ export type Id = string | number;
         find(&symbols, SymbolKind::Function, "good");
         find(&symbols, SymbolKind::Class, "Fine");
         assert_well_formed("a.js", source);
-        // Nesting that would overflow oxc's recursive descent is refused up front.
-        let deep = format!("x = {}1{};", "[".repeat(5000), "]".repeat(5000));
-        assert!(JavaScriptParser::outline("a.js", &deep).is_err());
         assert!(outline("a.js", "  // nothing here\n").symbols.is_empty());
+    }
+
+    /// Case 04: minified bundles whose regexes hold brackets (`return/\(/.test(e)`),
+    /// and the project's own files uploaded after them.
+    #[test]
+    fn minified_bundles_with_regexes_parse() {
+        let shapes = [
+            "function {n}(e){return/\\(/.test(e)?e.slice(1):e}",
+            "function {n}(e,t){if(typeof e!=\"string\")return t;return/^\\s*\\[/.test(e)?JSON.parse(e):t}",
+            "function {n}(e){var t=e.length;return/\\{/.test(e)&&t>2}",
+        ];
+        let body: String = (0..600)
+            .map(|i| shapes[i % 3].replace("{n}", &format!("c{i:x}")))
+            .collect();
+        let bundle = format!(
+            "/*! charts v1.0.0 | synthetic test bundle */\n!function(g){{\"use strict\";{body}g.charts={{c0:c0}}}}(typeof globalThis<\"u\"?globalThis:this);\n"
+        );
+        assert!(!depth::nesting(&bundle, MAX_NESTING).too_deep());
+        outline("out/vendor/charts.min.js", &bundle);
+        assert_well_formed("out/vendor/charts.min.js", &bundle);
+        // The same functions at top level are all listed.
+        let symbols = outline("vendor/flat.min.js", &body).symbols;
+        assert_eq!(symbols.len(), 600);
+
+        let api = include_str!("../tests/data/api.ts");
+        let symbols = outline("src/api.ts", api).symbols;
+        let (profile, _) = find(&symbols, SymbolKind::Interface, "UserProfile");
+        assert_eq!(
+            find(&symbols, SymbolKind::Field, "id").1.parent,
+            Some(profile)
+        );
+        find(&symbols, SymbolKind::Function, "fetchUserProfile");
+        let (client, _) = find(&symbols, SymbolKind::Class, "ApiClient");
+        assert_eq!(
+            find(&symbols, SymbolKind::Method, "url").1.parent,
+            Some(client)
+        );
+        let store = include_str!("../tests/data/store.ts");
+        let symbols = outline("src/store.ts", store).symbols;
+        find(&symbols, SymbolKind::TypeAlias, "CartItem");
+        find(&symbols, SymbolKind::Constant, "MAX_ITEMS");
+        find(&symbols, SymbolKind::Function, "addToCart");
+        let ui = include_str!("../tests/data/ui.jsx");
+        let symbols = outline("src/ui.jsx", ui).symbols;
+        find(&symbols, SymbolKind::Function, "ProfileCard");
+        find(&symbols, SymbolKind::Function, "EmptyState");
+        for (path, source) in [
+            ("src/api.ts", api),
+            ("src/store.ts", store),
+            ("src/ui.jsx", ui),
+        ] {
+            assert_well_formed(path, source);
+        }
+    }
+
+    /// Nesting too deep for oxc's recursive descent degrades to an outline of what is
+    /// not too deep, instead of an error (or a crash).
+    #[test]
+    fn deeply_nested_code_keeps_its_outline() {
+        let deep = |open: &str, close: &str| {
+            format!(
+                "/** Before. */\nexport function before() {{}}\nconst DATA = {}1{};\nclass After {{\n  run() {{ return f({}2{}); }}\n}}\nlet tail = (x) => x;\n",
+                open.repeat(5000),
+                close.repeat(5000),
+                open.repeat(3000),
+                close.repeat(3000),
+            )
+        };
+        for (open, close) in [
+            ("[", "]"),
+            ("(", ")"),
+            ("f(", ")"),
+            ("{a:", "}"),
+            ("`${", "}`"),
+        ] {
+            let source = deep(open, close);
+            // Run on a thread with a small stack, like a WebAssembly instance's.
+            let symbols = std::thread::Builder::new()
+                .stack_size(1 << 20)
+                .spawn({
+                    let source = source.clone();
+                    move || outline("deep.js", &source).symbols
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+            let names: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(names, ["before", "DATA", "After", "run", "tail"], "{open}");
+            let data = find(&symbols, SymbolKind::Constant, "DATA").1;
+            assert!(text(&source, data).starts_with("const DATA = "));
+            assert!(text(&source, data).ends_with(&format!("{close};")));
+            assert_well_formed("deep.js", &source);
+        }
+    }
+
+    /// Chains whose every link oxc parses inside the one before (generated `else if`
+    /// dispatch, minified `a?b:c?d:...` lookups) are as deep as brackets: they too
+    /// degrade to an outline instead of a crash.
+    #[test]
+    fn deep_chains_keep_their_outline() {
+        let n = 5000;
+        let mut elif = String::from("if (x === 0) { y = 0; }");
+        for i in 1..n {
+            elif += &format!(" else if (x === {i}) {{ y = {i}; }}");
+        }
+        elif += " else { y = -1; }";
+        let chains = [
+            elif.clone(),
+            format!("y = {}0;", "a ? 1 : ".repeat(n)),
+            format!("y = {}0;", "a\n  ? 1\n  : ".repeat(n)),
+            format!("y = {}0;", "a => ".repeat(n)),
+            format!("y = {}0;", "!".repeat(n)),
+            format!("y = {}0;", "a = ".repeat(n)),
+            format!("y = {}X;", "new ".repeat(n)),
+            format!("y = {}0;", "- ".repeat(n)),
+        ];
+        for chain in &chains {
+            // In a function, at the top level, and as a constant's value.
+            let value = chain.strip_prefix("y = ").unwrap_or("0;");
+            let source = format!(
+                "export function inside(x) {{\n  {chain}\n}}\n{chain}\nexport const VALUE = {value}\nclass After {{\n  run() {{ {chain} }}\n}}\n"
+            );
+            let symbols = std::thread::Builder::new()
+                .stack_size(1 << 20)
+                .spawn({
+                    let source = source.clone();
+                    move || outline("deep.js", &source).symbols
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+            let names: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(
+                names,
+                ["inside", "VALUE", "After", "run"],
+                "{}",
+                &chain[..40]
+            );
+            assert_well_formed("deep.js", &source);
+        }
     }
 }

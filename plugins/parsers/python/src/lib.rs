@@ -6,17 +6,28 @@
 //! class bodies (`Constant` or `Field`), and `type X = ...` aliases. Definitions inside
 //! `if`/`try`/`with`/`for`/`while`/`match` blocks count as definitions of the scope
 //! around the block, since that is where Python binds them. A decorated definition's
-//! span starts at its first `@`. Source that does not parse is an error, so the host
-//! falls back to another parser.
+//! span starts at its first `@`.
+//!
+//! RustPython's parser knows Python 3.11's grammar; `scan` first blanks out the
+//! f-strings, whose Python 3.12 syntax it rejects. Should a file still not parse (newer
+//! syntax, or a mistake), each top-level statement is parsed on its own, and a
+//! definition that does not parse is still listed from its `def` or `class` line (with
+//! the members of such a class that do parse): an outline with a gap beats none. A
+//! file in which no statement parses on its own, or no symbol is found, is an error,
+//! reported as such.
+
+mod parse;
+mod recover;
+mod scan;
+
+use std::ops::Range;
 
 use kiln_plugin_sdk::{
+    LogLevel,
     parser::{LanguageParser, Outline, ParserInfo, Symbol, SymbolKind},
-    text::{TextIndex, floor_char_boundary},
 };
-use rustpython_parser::{
-    Mode,
-    ast::{self, Expr, Ranged, Stmt, text_size::TextRange},
-};
+use parse::{leak, parse};
+use rustpython_parser::ast::{self, Expr, Ranged, Stmt, text_size::TextRange};
 
 pub struct PythonParser;
 
@@ -26,36 +37,35 @@ impl LanguageParser for PythonParser {
     }
 
     fn outline(path: &str, source: &str) -> Result<Outline, String> {
-        let suite = parse(path, source)?;
+        let prepared = scan::prepare(source);
         let mut walker = Walker {
             source,
             symbols: Vec::new(),
+            nesting: 0,
         };
-        walker.body(&suite, Scope::Module);
+        match parse(path, &prepared.text, 0..source.len(), false) {
+            Ok(suite) => {
+                walker.body(&suite, Scope::Module);
+                leak(suite);
+            }
+            Err(failure) => {
+                let error = failure.describe(path, source);
+                let parsed = walker.recover(path, &prepared, 0..source.len(), Scope::Module, 0);
+                // Nothing parsed on its own (not Python, or too broken to outline), or
+                // nothing to show for it.
+                if parsed == 0 || walker.symbols.is_empty() {
+                    return Err(error);
+                }
+                let message = format!("{error} (outlined the statements that parse)");
+                kiln_plugin_sdk::log(LogLevel::Warn, &message);
+            }
+        }
         Ok(Outline::new("python", walker.symbols))
     }
 }
 
-/// Parses `source` as a module, reporting errors as `path:line:column: message`.
-fn parse(path: &str, source: &str) -> Result<Vec<Stmt>, String> {
-    // RustPython's parser returns errors for invalid input, but it is generated code
-    // full of `unwrap`s on invariants we cannot audit for every input. Catching a panic
-    // turns such a bug into an ordinary error in native builds; in WebAssembly panics
-    // abort, and the host treats the trap as a failed parse.
-    let result = std::panic::catch_unwind(|| rustpython_parser::parse(source, Mode::Module, path))
-        .map_err(|_| format!("{path}: the Python parser crashed on this file"))?;
-    match result {
-        Ok(ast::Mod::Module(module)) => Ok(module.body),
-        Ok(_) => Err(format!("{path}: not a Python module")),
-        Err(error) => {
-            let offset = floor_char_boundary(source, usize::from(error.offset));
-            let index = TextIndex::new(source);
-            let line = index.line_of(offset);
-            let column = source[index.line_start(offset)..offset].chars().count() + 1;
-            Err(format!("{path}:{line}:{column}: {}", error.error))
-        }
-    }
-}
+/// Blocks nested deeper than this are not walked (see [`Walker::body`]).
+const MAX_BLOCK_NESTING: usize = 100;
 
 /// Where a statement sits, which decides what its definitions are.
 #[derive(Clone, Copy)]
@@ -77,14 +87,23 @@ impl Scope {
 struct Walker<'a> {
     source: &'a str,
     symbols: Vec<Symbol>,
+    /// How many blocks enclose the statements being walked.
+    nesting: usize,
 }
 
 impl Walker<'_> {
     /// Records the definitions of `body` in source order, parents before children.
     fn body(&mut self, body: &[Stmt], scope: Scope) {
+        // The walk recurses once per block. Python itself refuses more than 100 levels
+        // of indentation, so deeper blocks are broken input, and are not walked.
+        if self.nesting > MAX_BLOCK_NESTING {
+            return;
+        }
+        self.nesting += 1;
         for stmt in body {
             self.stmt(stmt, scope);
         }
+        self.nesting -= 1;
     }
 
     fn stmt(&mut self, stmt: &Stmt, scope: Scope) {
@@ -121,8 +140,19 @@ impl Walker<'_> {
                 }
             }
             // Blocks do not open a scope: what they define belongs to the scope around.
-            Stmt::If(ast::StmtIf { body, orelse, .. })
-            | Stmt::For(ast::StmtFor { body, orelse, .. })
+            Stmt::If(first) => {
+                // Each `elif` is an `if` in the `else` of the one before: follow the chain
+                // in a loop rather than by recursion, however long it is.
+                let mut branch = first;
+                loop {
+                    self.body(&branch.body, scope);
+                    match branch.orelse.as_slice() {
+                        [Stmt::If(next)] => branch = next,
+                        orelse => break self.body(orelse, scope),
+                    }
+                }
+            }
+            Stmt::For(ast::StmtFor { body, orelse, .. })
             | Stmt::AsyncFor(ast::StmtAsyncFor { body, orelse, .. })
             | Stmt::While(ast::StmtWhile { body, orelse, .. }) => {
                 self.body(body, scope);
@@ -216,11 +246,21 @@ impl Walker<'_> {
         range: TextRange,
         scope: Scope,
     ) -> usize {
+        self.push_span(kind, name, start..usize::from(range.end()), scope)
+    }
+
+    fn push_span(
+        &mut self,
+        kind: SymbolKind,
+        name: &str,
+        span: Range<usize>,
+        scope: Scope,
+    ) -> usize {
         self.symbols.push(Symbol {
             kind,
             name: name.to_owned(),
-            start,
-            end: usize::from(range.end()),
+            start: span.start,
+            end: span.end,
             parent: scope.parent(),
         });
         self.symbols.len() - 1
@@ -238,6 +278,7 @@ kiln_plugin_sdk::export_language_parser!(PythonParser);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiln_plugin_sdk::text::floor_char_boundary;
 
     const TEXTWRAP: &str = include_str!("../../corpus/textwrap.py");
     const CONTEXTLIB: &str = include_str!("../../corpus/contextlib.py");
@@ -416,23 +457,215 @@ else:
     }
 
     #[test]
-    fn a_syntax_error_is_an_error_naming_its_line() {
-        let error = PythonParser::parse("bad.py", "import os\n\ndef broken(:\n    pass\n", 200)
-            .unwrap_err();
+    fn a_file_where_nothing_parses_is_an_error_naming_its_line() {
+        let error = PythonParser::parse("bad.py", "import os\n\nx = (:\n", 200).unwrap_err();
         assert!(error.starts_with("bad.py:3:"), "{error}");
+        let error = PythonParser::parse("bad.py", "def broken(:\n", 200).unwrap_err();
+        assert!(error.starts_with("bad.py:1:"), "{error}");
         for source in [
             "def",
             "class A(:",
+            "@decorator\ndef f[T = int](): pass\n",
             "x = (",
             "\tif x:\n  pass\n   y",
             "'''unterminated",
             "@decorator\n",
+            "f'{unterminated",
         ] {
             assert!(
                 PythonParser::parse("bad.py", source, 200).is_err(),
                 "{source:?}"
             );
         }
+    }
+
+    /// The names (with their parent's name) of `source`'s outline, in order.
+    fn names(source: &str) -> Vec<(String, Option<String>)> {
+        let symbols = outline(source);
+        symbols
+            .iter()
+            .map(|s| (s.name.clone(), s.parent.map(|p| symbols[p].name.clone())))
+            .collect()
+    }
+
+    fn top(names: &[&str]) -> Vec<(String, Option<String>)> {
+        names.iter().map(|name| (name.to_string(), None)).collect()
+    }
+
+    /// Case 03: Python 3.12 f-strings (PEP 701), then plain files.
+    #[test]
+    fn pep_701_f_strings_parse() {
+        let contacts = include_str!("../tests/data/reports/contacts.py");
+        assert_eq!(names(contacts), top(&["describe", "header"]));
+        let describe = &outline(contacts)[0];
+        assert!(contacts[describe.start..describe.end].ends_with("{person[\"email\"]}>\""));
+        let paths = include_str!("../tests/data/reports/paths.py");
+        assert_eq!(names(paths), top(&["SEPARATOR", "label", "nested"]));
+        let totals = include_str!("../tests/data/reports/totals.py");
+        let symbols = outline(totals);
+        assert_eq!(
+            names(totals),
+            [
+                ("TotalsReport".into(), None),
+                ("line".into(), Some("TotalsReport".into()))
+            ]
+        );
+        assert_eq!(symbols[1].kind, SymbolKind::Method);
+        assert!(totals[symbols[1].start..symbols[1].end].ends_with(":>10.2f}\""));
+        let models = include_str!("../tests/data/app/models.py");
+        let class = |name: &str| Some(name.to_string());
+        assert_eq!(
+            names(models),
+            [
+                ("Invoice".into(), None),
+                ("__init__".into(), class("Invoice")),
+                ("total".into(), class("Invoice")),
+                ("Customer".into(), None),
+                ("__init__".into(), class("Customer")),
+            ]
+        );
+        let services = include_str!("../tests/data/app/services.py");
+        assert_eq!(
+            names(services),
+            top(&["MAX_RETRIES", "send_invoice", "retry_delay"])
+        );
+        let util = include_str!("../tests/data/app/util.py");
+        assert_eq!(names(util), top(&["slugify"]));
+        for source in [contacts, paths, totals, models, services, util] {
+            assert_well_formed(source);
+        }
+    }
+
+    #[test]
+    fn f_and_t_strings_of_every_kind_parse() {
+        let source = r#"
+A = f'{'nested'}' rf"{x!r:>{w}}\d" F"""{
+    # a comment
+    "a" + f"{'b'}"
+}"""
+B = t"{name}" f"{{literal}} \N{EM DASH} {x:{'>' if y else '<'}10}"
+
+
+def after(x):
+    return f"{x["k"]}" + f'{"\n".join(x)}'
+"#;
+        assert_eq!(names(source), top(&["A", "B", "after"]));
+        assert_well_formed(source);
+    }
+
+    #[test]
+    fn pep_695_generics_aliases_and_match_parse() {
+        let source = "\
+def first[T](items: list[T]) -> T:
+    return items[0]
+
+
+class Box[T: (int, str), *Ts, **P]:
+    def get(self) -> T:
+        match self.value:
+            case [x, *rest] if rest:
+                return x
+            case {\"k\": v, **kw}:
+                return v
+            case Point(x=0) | None:
+                pass
+            case _:
+                pass
+
+
+type Pair[T] = tuple[T, T]
+type = 'a soft keyword is still a name'
+match = 1
+";
+        let names = names(source);
+        assert_eq!(
+            names,
+            [
+                ("first".into(), None),
+                ("Box".into(), None),
+                ("get".into(), Some("Box".into())),
+                ("Pair".into(), None),
+                ("type".into(), None),
+                ("match".into(), None),
+            ]
+        );
+        assert_well_formed(source);
+    }
+
+    /// Syntax the parser does not know yet (type parameter defaults from Python 3.13,
+    /// `except A, B:` from 3.14) or a mistake costs the statement it is in, not the file.
+    #[test]
+    fn a_file_that_does_not_parse_keeps_the_outline_of_what_does() {
+        let source = "\
+import os
+
+LIMIT = 10
+
+
+@cache
+def newer[T = int](x: T) -> T:
+    return x
+
+
+class Service:
+    name = 'svc'
+
+    def ok(self):
+        pass
+
+    def run(self):
+        try:
+            pass
+        except ValueError, TypeError:
+            pass
+
+    async def later(self):
+        def inner():
+            pass
+
+
+def broken(:
+    pass
+
+
+class Fine:
+    def method(self):
+        return f\"{self[\"x\"]}\"
+";
+        let symbols = outline(source);
+        let names: Vec<(&str, SymbolKind, Option<&str>)> = symbols
+            .iter()
+            .map(|s| {
+                let parent = s.parent.map(|p| symbols[p].name.as_str());
+                (s.name.as_str(), s.kind, parent)
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("LIMIT", SymbolKind::Constant, None),
+                ("newer", SymbolKind::Function, None),
+                ("Service", SymbolKind::Class, None),
+                ("name", SymbolKind::Field, Some("Service")),
+                ("ok", SymbolKind::Method, Some("Service")),
+                ("run", SymbolKind::Method, Some("Service")),
+                ("later", SymbolKind::Method, Some("Service")),
+                ("inner", SymbolKind::Function, Some("later")),
+                ("broken", SymbolKind::Function, None),
+                ("Fine", SymbolKind::Class, None),
+                ("method", SymbolKind::Method, Some("Fine")),
+            ]
+        );
+        let text = |name: &str| {
+            let symbol = symbols.iter().find(|s| s.name == name).unwrap();
+            &source[symbol.start..symbol.end]
+        };
+        assert!(text("newer").starts_with("@cache\ndef newer[T = int]"));
+        assert!(text("newer").ends_with("return x"));
+        assert!(text("Service").ends_with("pass"));
+        assert!(text("run").starts_with("def run(self):") && text("run").ends_with("pass"));
+        assert_eq!(text("broken"), "def broken(:\n    pass");
+        assert_well_formed(source);
     }
 
     #[test]
@@ -488,5 +721,52 @@ else:
         let parsed = PythonParser::parse("empty.py", "", 100).unwrap();
         assert!(parsed.symbols.is_empty() && parsed.chunks.is_empty());
         assert_eq!(PythonParser::info().extensions, ["py", "pyi", "pyw"]);
+    }
+
+    /// Outlines `source` on a thread with a 1 MiB stack, as much as a WebAssembly
+    /// instance has: deep trees must neither overflow it nor fail.
+    fn outline_on_a_small_stack(source: String) -> Vec<Symbol> {
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || outline(&source))
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn deep_generated_code_keeps_its_outline() {
+        let terms = |operator: &str| vec!["a"; 20_000].join(operator);
+        let after = "\n\ndef after():\n    pass\n";
+        for value in [
+            terms(" + "),
+            terms(" | "),
+            terms(" and "),
+            format!("{}1{}", "f(".repeat(5000), ")".repeat(5000)),
+            format!("{}1{}", "[".repeat(5000), "]".repeat(5000)),
+            format!("a{}", ".b".repeat(20_000)),
+        ] {
+            let symbols = outline_on_a_small_stack(format!("ALL = {value}{after}"));
+            let names: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(names, ["ALL", "after"], "{}", &value[..20]);
+        }
+        // 5,000-arm `elif` chains, in a function and at top level.
+        let mut classify = String::from("def classify(x):\n    if x == 0:\n        return 0\n");
+        let mut top = String::from("if x == 0:\n    def a0(): pass\n");
+        for i in 1..5000 {
+            classify += &format!("    elif x == {i}:\n        return {i}\n");
+            top += &format!("elif x == {i}:\n    def a{i}(): pass\n");
+        }
+        classify += "    else:\n        return -1\n\n\ndef is_known(x):\n    return True\n";
+        top += "else:\n    def last(): pass\n";
+        let names: Vec<String> = outline_on_a_small_stack(classify)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["classify", "is_known"]);
+        let symbols = outline_on_a_small_stack(top);
+        assert_eq!(symbols.len(), 5001);
+        assert_eq!(symbols[4999].name, "a4999");
+        assert_eq!(symbols[5000].name, "last");
     }
 }

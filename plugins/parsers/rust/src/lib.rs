@@ -4,10 +4,25 @@
 //! and types), impl blocks (named `impl Trait for Type`, with their members), inline
 //! modules (recursively), constants, statics, type aliases and macros. Spans cover
 //! doc comments and attributes, since syn keeps them on the item.
+//!
+//! Generated code can nest far deeper than hand-written code (a 20,000-term `A | B |
+//! ...` constant, a 5,000-arm `else if` chain), and syn recurses with the nesting.
+//! `prepare` blanks out function bodies and what is nested too deeply before syn
+//! parses; spans come from the tokens that bound each item (`spans`); and the tree is
+//! never dropped (see `leak`). So the plugin never runs out of stack.
+
+mod prepare;
+mod spans;
+
+use std::ops::Range;
 
 use kiln_plugin_sdk::parser::{LanguageParser, Outline, ParserInfo, Symbol, SymbolKind};
 use proc_macro2::Span;
-use syn::{ImplItem, Item, TraitItem, spanned::Spanned};
+use syn::{
+    Attribute, ImplItem, Item, TraitItem,
+    parse::{Parse, ParseStream},
+    spanned::Spanned,
+};
 
 pub struct RustParser;
 
@@ -18,14 +33,18 @@ impl LanguageParser for RustParser {
 
     fn outline(_path: &str, source: &str) -> Result<Outline, String> {
         let text = blank_prelude(source);
-        let parsed = syn::parse_str::<syn::File>(&text);
+        // Without function bodies first; should blanking them go wrong somewhere (say,
+        // a brace in a const generic argument taken for a body), with them.
+        let parsed = syn::parse_str::<Items>(&prepare::prepare(&text, true))
+            .or_else(|_| syn::parse_str::<Items>(&prepare::prepare(&text, false)));
         let outline = match parsed {
-            Ok(file) => {
+            Ok(Items(items)) => {
                 let mut collector = Collector {
                     source,
                     symbols: Vec::new(),
                 };
-                collector.items(&file.items, None);
+                collector.items(&items, None);
+                leak(items);
                 Ok(Outline::new("rust", collector.symbols))
             }
             Err(error) => {
@@ -40,6 +59,39 @@ impl LanguageParser for RustParser {
         // Spans live in a thread-local source map; free it for the next file.
         proc_macro2::extra::invalidate_current_thread_spans();
         outline
+    }
+}
+
+/// Frees nothing: dropping a syntax tree recurses once per level of its nesting, and a
+/// generated expression chain is a tree 20,000 levels deep, enough to exhaust a
+/// WebAssembly stack. Each plugin call runs in a fresh instance that is thrown away
+/// afterwards, memory and all, so nothing is lost there; natively (tests, benchmarks)
+/// each parse leaks its tree.
+fn leak(items: Vec<Item>) {
+    std::mem::forget(items);
+}
+
+/// A file's items, parsed as `syn::File` does, but one by one so that when one fails
+/// to parse those before it are leaked rather than dropped (see [`leak`]). (A tree that
+/// syn drops itself, in an item that fails half-way, can still be too deep: only in
+/// code that does not compile.)
+struct Items(Vec<Item>);
+
+impl Parse for Items {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        // Inner attributes (`#![...]`) define nothing.
+        input.call(Attribute::parse_inner)?;
+        let mut items = Vec::new();
+        while !input.is_empty() {
+            match input.parse() {
+                Ok(item) => items.push(item),
+                Err(error) => {
+                    leak(items);
+                    return Err(error);
+                }
+            }
+        }
+        Ok(Self(items))
     }
 }
 
@@ -66,8 +118,13 @@ struct Collector<'a> {
 }
 
 impl Collector<'_> {
-    fn push(&mut self, kind: SymbolKind, name: String, span: Span, parent: Option<usize>) -> usize {
-        let range = span.byte_range();
+    fn push(
+        &mut self,
+        kind: SymbolKind,
+        name: String,
+        range: Range<usize>,
+        parent: Option<usize>,
+    ) -> usize {
         self.symbols.push(Symbol {
             kind,
             name,
@@ -92,7 +149,9 @@ impl Collector<'_> {
     }
 
     fn item(&mut self, item: &Item, parent: Option<usize>) {
-        let span = item.span();
+        let Some(span) = spans::item(item) else {
+            return;
+        };
         match item {
             Item::Fn(f) => {
                 self.push(SymbolKind::Function, f.sig.ident.to_string(), span, parent);
@@ -101,7 +160,11 @@ impl Collector<'_> {
                 let id = self.push(SymbolKind::Struct, s.ident.to_string(), span, parent);
                 for field in &s.fields {
                     if let Some(name) = &field.ident {
-                        self.push(SymbolKind::Field, name.to_string(), field.span(), Some(id));
+                        // Printing a type for its span recurses with its nesting,
+                        // which `prepare` bounds; only an array length could hold a
+                        // long expression chain, which no real code does.
+                        let range = field.span().byte_range();
+                        self.push(SymbolKind::Field, name.to_string(), range, Some(id));
                     }
                 }
             }
@@ -120,7 +183,9 @@ impl Collector<'_> {
                         TraitItem::Type(t) => (SymbolKind::TypeAlias, t.ident.to_string()),
                         _ => continue,
                     };
-                    self.push(kind, name, member.span(), Some(id));
+                    if let Some(range) = spans::trait_item(member) {
+                        self.push(kind, name, range, Some(id));
+                    }
                 }
             }
             Item::TraitAlias(t) => {
@@ -145,7 +210,9 @@ impl Collector<'_> {
                         ImplItem::Macro(m) => (SymbolKind::Macro, self.text(m.mac.path.span())),
                         _ => continue,
                     };
-                    self.push(kind, name, member.span(), Some(id));
+                    if let Some(range) = spans::impl_item(member) {
+                        self.push(kind, name, range, Some(id));
+                    }
                 }
             }
             Item::Mod(m) => {
@@ -176,7 +243,8 @@ impl Collector<'_> {
                 for foreign in &f.items {
                     if let syn::ForeignItem::Fn(function) = foreign {
                         let name = function.sig.ident.to_string();
-                        self.push(SymbolKind::Function, name, foreign.span(), parent);
+                        let range = spans::foreign_fn(function);
+                        self.push(SymbolKind::Function, name, range, parent);
                     }
                 }
             }
@@ -272,5 +340,129 @@ mod tests {
     fn reports_syntax_errors_with_their_line() {
         let error = RustParser::parse("a.rs", "fn ok() {}\nfn broken( {\n", BUDGET).unwrap_err();
         assert!(error.starts_with("line 2"), "{error}");
+        let error = RustParser::parse(
+            "a.rs",
+            "fn ok() {}\nstruct S {}\nfn broken() -> {}\n",
+            BUDGET,
+        )
+        .unwrap_err();
+        assert!(error.starts_with("line 3"), "{error}");
+        // An error after a deep item: the items parsed before it are not dropped.
+        let chain = vec!["1"; 20_000].join(" | ");
+        let source = format!("const A: u64 = {chain};\nconst B: u8 = ;\n");
+        let error = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || RustParser::outline("a.rs", &source).unwrap_err())
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(error.starts_with("line 2"), "{error}");
+    }
+
+    /// Outlines `source` on a thread with a 1 MiB stack, as much as a WebAssembly
+    /// instance has: deep trees must neither overflow it nor fail.
+    fn names_on_a_small_stack(source: String) -> Vec<(SymbolKind, String)> {
+        std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                let parsed = parse(&source);
+                assert_well_formed(&source, &parsed);
+                parsed
+                    .symbols
+                    .into_iter()
+                    .map(|s| (s.kind, s.name))
+                    .collect()
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    fn named(symbols: &[(SymbolKind, &str)]) -> Vec<(SymbolKind, String)> {
+        symbols.iter().map(|&(k, n)| (k, n.to_owned())).collect()
+    }
+
+    /// Case 05: generated code whose trees are deep although its brackets are not.
+    #[test]
+    fn deep_generated_code_keeps_its_outline() {
+        // `flags.rs`: a 20,000-term `|` chain in a constant.
+        let chain: Vec<String> = (0..20_000)
+            .map(|i| format!("0x{:x}", 1u64 << (i % 63)))
+            .collect();
+        let flags = format!(
+            "// @generated\n\npub const ALL_FLAGS: u64 = {};\n\npub fn has_flag(value: u64, flag: u64) -> bool {{\n    value & flag != 0\n}}\n",
+            chain.join(" | ")
+        );
+        assert_eq!(
+            names_on_a_small_stack(flags),
+            named(&[
+                (SymbolKind::Constant, "ALL_FLAGS"),
+                (SymbolKind::Function, "has_flag")
+            ])
+        );
+        // `classify.rs`: a 5,000-arm `else if` chain in a function, and one in a constant.
+        let arms: Vec<String> = (0..5000)
+            .map(|i| format!("if code == {i} {{\n        {}\n    }}", i * 7 % 13))
+            .collect();
+        let classify = format!(
+            "pub fn classify(code: u32) -> u32 {{\n    {} else {{\n        0\n    }}\n}}\n\npub fn is_known(code: u32) -> bool {{\n    code < 5000\n}}\n\nconst C: u32 = {} else {{ 0 }};\n",
+            arms.join(" else "),
+            arms.join(" else ").replace("code", "N"),
+        );
+        assert_eq!(
+            names_on_a_small_stack(classify),
+            named(&[
+                (SymbolKind::Function, "classify"),
+                (SymbolKind::Function, "is_known"),
+                (SymbolKind::Constant, "C"),
+            ])
+        );
+        // Long method chains and `+` chains in statics, impls and traits.
+        let calls = format!("a{}", ".b()".repeat(20_000));
+        let sum = vec!["1"; 20_000].join(" + ");
+        let source = format!(
+            "static S: u8 = {calls};\nimpl T {{\n    const K: u8 = {sum};\n    fn m() {{ {sum}; }}\n}}\ntrait U {{\n    const K: u8 = {sum};\n    fn d() {{ {calls} }}\n}}\n"
+        );
+        assert_eq!(
+            names_on_a_small_stack(source),
+            named(&[
+                (SymbolKind::Variable, "S"),
+                (SymbolKind::Impl, "impl T"),
+                (SymbolKind::Constant, "K"),
+                (SymbolKind::Method, "m"),
+                (SymbolKind::Trait, "U"),
+                (SymbolKind::Constant, "K"),
+                (SymbolKind::Method, "d"),
+            ])
+        );
+    }
+
+    /// Nesting too deep for syn's recursive descent degrades to an outline of what is
+    /// not too deep, instead of an error or a crash.
+    #[test]
+    fn deeply_nested_code_keeps_its_outline() {
+        for (open, close) in [
+            ("(", ")"),
+            ("[", "]"),
+            ("{", "}"),
+            ("-", ""),
+            ("!", ""),
+            ("&", ""),
+        ] {
+            let value = format!("{}1{}", open.repeat(5000), close.repeat(5000));
+            let source = format!(
+                "/// Before.\nfn before() {{ {value} }}\nconst DEEP: u8 = {value};\nstruct After {{ field: [u8; {value}] }}\n"
+            );
+            assert_eq!(
+                names_on_a_small_stack(source),
+                named(&[
+                    (SymbolKind::Function, "before"),
+                    (SymbolKind::Constant, "DEEP"),
+                    (SymbolKind::Struct, "After"),
+                    (SymbolKind::Field, "field"),
+                ]),
+                "{open}"
+            );
+        }
     }
 }
