@@ -38,7 +38,7 @@ SITE_STAMP := $(LEPTOS_SITE_ROOT)/.built
 SURREAL_SERVER := $(CARGO_TARGET_DIR)/surreal-server/release/kiln-test-surreal-server
 E2E_ADDR := 127.0.0.1:3107
 
-.PHONY: run build check test test-rust test-plugins test-e2e test-examples lint fmt tools rust-tools web-tools browser plugins surreal-server clean-data bench
+.PHONY: run build check test test-rust test-plugins test-e2e test-api schemathesis test-examples lint fmt tools rust-tools web-tools browser plugins surreal-server clean-data bench
 
 ## run: build everything and serve Kiln at http://$(LEPTOS_SITE_ADDR) on ./data
 run: build
@@ -60,7 +60,7 @@ $(SITE_STAMP): $(SITE_SOURCES) $(wildcard $(KILN_BIN))
 	touch $@
 
 ## test: every Rust test, the plugin tests on real .wasm, Playwright in Chromium
-test: tools plugins lint test-plugins test-rust test-e2e test-examples
+test: tools plugins lint test-plugins test-rust test-e2e test-api test-examples
 
 ## check: the fast lane before `make test`: formatting, clippy on the host crates, and
 ## every crate's unit tests (no integration tests, no browser, no SurrealDB server)
@@ -83,6 +83,18 @@ test-plugins:
 
 test-e2e: build browser end2end/node_modules/.installed
 	cd end2end && KILN_BIN=$(KILN_BIN) KILN_E2E_ADDR=$(E2E_ADDR) npx playwright test
+
+## test-api: schemathesis (from PyPI, into the tools directory) checks a running Kiln
+## against its OpenAPI document: every operation, logged in, 25 examples each
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS := $(TOOLS_DIR)/schemathesis/bin/schemathesis
+test-api: build schemathesis
+	end2end/api/schemathesis.sh $(KILN_BIN) $(SCHEMATHESIS) 25
+
+schemathesis:
+	@$(SCHEMATHESIS) --version 2>/dev/null | grep -qF "$(SCHEMATHESIS_VERSION)" || \
+		(python3 -m venv $(TOOLS_DIR)/schemathesis && \
+		 $(TOOLS_DIR)/schemathesis/bin/pip install --quiet "schemathesis==$(SCHEMATHESIS_VERSION)")
 
 ## test-examples: the plugin written in Python (componentize-py from PyPI), built
 ## and checked under Kiln's real limits

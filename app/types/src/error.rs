@@ -17,6 +17,8 @@ pub enum ErrorKind {
     MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
+    /// A body in a format the route does not take (e.g. no `Content-Type: application/json`).
+    UnsupportedMediaType,
     RateLimitExceeded,
     ServiceUnavailable,
     InternalError,
@@ -35,6 +37,7 @@ impl ErrorKind {
             405 => Self::MethodNotAllowed,
             409 => Self::Conflict,
             413 => Self::PayloadTooLarge,
+            415 => Self::UnsupportedMediaType,
             422 => Self::ValidationError,
             429 => Self::RateLimitExceeded,
             503 => Self::ServiceUnavailable,
@@ -54,6 +57,7 @@ impl ErrorKind {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimitExceeded => "rate_limit_exceeded",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
@@ -71,6 +75,7 @@ impl ErrorKind {
             Self::MethodNotAllowed => 405,
             Self::Conflict => 409,
             Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
             Self::ValidationError => 422,
             Self::RateLimitExceeded => 429,
             Self::ServiceUnavailable => 503,
@@ -127,8 +132,11 @@ pub struct ApiError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CurrentVersion {
+    /// Present only on a stale edit's conflict (as is `current_sha256`).
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub current_version: u64,
     /// Hex sha256 of the current content.
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub current_sha256: String,
 }
 

@@ -241,6 +241,7 @@ pub struct FileVersion {
 /// `?from=&to=` of the diff route.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct DiffQuery {
     pub from: u64,
     /// Default: the current version.
@@ -284,6 +285,7 @@ pub struct FileDiff {
 /// `GET /api/projects/{id}/search`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SearchQuery {
     /// Words or identifiers; `parseConfig`, `parse_config` and `parse config` match
     /// the same code.
@@ -295,6 +297,7 @@ pub struct SearchQuery {
     pub path: Option<String>,
     /// 1–50, default 20.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 50))]
     pub limit: Option<u32>,
 }
 

@@ -8,6 +8,10 @@ macro_rules! event_types {
         /// below); clients treat unknown kinds as generic events.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        // The wire names are the variants in snake_case: said once here for the OpenAPI
+        // schema (which does not see renames passed through this macro), and per variant
+        // for serde; a unit test keeps the two in step.
+        #[serde(rename_all = "snake_case")]
         pub enum EventType {
             $($(#[$doc])* #[serde(rename = $name)] $variant,)*
             /// A kind this build does not know yet (a newer server).
@@ -77,9 +81,11 @@ pub const PAGE_MAX_LIMIT: u32 = 100;
 /// page, `?before=<cursor>` for the previous (newer) one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct PageQuery {
     /// 1–100, default 20.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
     /// Items after (older than) this cursor.
     #[serde(default)]

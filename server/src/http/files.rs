@@ -178,6 +178,7 @@ pub async fn upload(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Also list deleted (restorable) files.
     #[serde(default)]

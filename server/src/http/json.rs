@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 
 use super::ApiErrorResponse;
 
-/// `axum::Json`, but a bad body is answered with the error envelope.
+/// `axum::Json`, but a bad body is answered with the error envelope, and read as
+/// documented: the body and every struct in it a JSON object (see [`super::strict`]).
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -18,16 +19,24 @@ where
     type Rejection = ApiErrorResponse;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(rejection_to_error(&rejection).into()),
-        }
+        let value = match axum::Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(rejection_to_error(&rejection).into()),
+        };
+        super::strict::from_value(value).map(Self).map_err(|error| {
+            ApiError::new(
+                ErrorKind::ValidationError,
+                format!("Failed to deserialize the JSON body into the target type: {error}"),
+            )
+            .into()
+        })
     }
 }
 
 fn rejection_to_error(rejection: &JsonRejection) -> ApiError {
     let kind = match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorKind::UnsupportedMediaType,
         StatusCode::UNPROCESSABLE_ENTITY => ErrorKind::ValidationError,
         _ => ErrorKind::BadRequest,
     };

@@ -14,6 +14,7 @@ mod projects;
 mod rate_limit;
 mod session;
 mod snippets;
+mod strict;
 
 use std::sync::Arc;
 
@@ -161,7 +162,9 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of [`router`]'s REST routes.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    let mut document = api_router().split_for_parts().1;
+    openapi::add_common_errors(&mut document);
+    document
 }
 
 /// Every route [`router`] serves, with its policy: the REST routes, the server

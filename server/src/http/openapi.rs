@@ -59,6 +59,76 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// Adds the error answers every operation of its kind can give, where the handler's
+/// annotation does not list them already: each is the error envelope. A request body
+/// may be malformed (400), too large (413), of another media type (415) or invalid
+/// (422); parameters may be malformed (400) or invalid (422); a route that needs a
+/// login answers 401 without one, and 403 to a browser without its CSRF header on a
+/// state-changing call; and every route is rate limited (429).
+pub fn add_common_errors(document: &mut Document) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, path::HttpMethod};
+    let envelope = |description: &str| -> RefOr<utoipa::openapi::Response> {
+        let content = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ApiError")))
+            .build();
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", content)
+            .build()
+            .into()
+    };
+    for item in document.paths.paths.values_mut() {
+        for (method, operation) in [
+            (HttpMethod::Get, &mut item.get),
+            (HttpMethod::Post, &mut item.post),
+            (HttpMethod::Put, &mut item.put),
+            (HttpMethod::Patch, &mut item.patch),
+            (HttpMethod::Delete, &mut item.delete),
+        ] {
+            let Some(operation) = operation else { continue };
+            let body = operation.request_body.is_some();
+            let parameters = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let login = operation.security.is_some();
+            let changes = method != HttpMethod::Get;
+            let mut add = |status: &str, applies: bool, description: &str| {
+                if applies && !operation.responses.responses.contains_key(status) {
+                    operation
+                        .responses
+                        .responses
+                        .insert(status.to_owned(), envelope(description));
+                }
+            };
+            add(
+                "400",
+                body || parameters,
+                "Malformed request: a body that is not JSON, or a parameter of the wrong form",
+            );
+            add("401", login, "Not logged in, or the session has ended");
+            add(
+                "403",
+                login && changes,
+                "A browser request without its CSRF header",
+            );
+            add(
+                "413",
+                body,
+                "The body is larger than the limit (`limit`, in bytes)",
+            );
+            add("415", body, "The body is not in the documented media type");
+            add(
+                "422",
+                body || parameters,
+                "Invalid input; `fields` names what and why",
+            );
+            add(
+                "429",
+                true,
+                "Too many requests; retry after `Retry-After` seconds",
+            );
+        }
+    }
+}
+
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "docs",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
