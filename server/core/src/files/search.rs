@@ -57,16 +57,22 @@ impl FileService {
             .map(str::trim)
             .filter(|p| !p.is_empty())
         {
-            Some(glob) => Some(glob_regex(glob)?),
+            Some(glob) => Some(self.files_matching(project_id, glob).await?),
             None => None,
         };
+        if glob.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(SearchResults {
+                query: q.to_owned(),
+                hits: Vec::new(),
+            });
+        }
         let rows = store::search(
             &self.db,
             ChunkQuery {
                 project_id,
                 words: words.join(" "),
                 language,
-                path_regex: glob,
+                files: glob,
                 limit,
                 symbol_weight: SYMBOL_WEIGHT,
             },
@@ -135,64 +141,46 @@ fn highlights(text: &str, terms: &HashSet<String>) -> Vec<[u32; 2]> {
         .collect()
 }
 
-/// A path glob as an anchored regex: `*` within a directory, `**` across them, `?` one
-/// character, `{a,b}` alternatives. Without a `/`, it matches file names at any depth.
-/// The characters with a meaning in a regular expression (the set `regex::escape`
-/// escapes).
-const REGEX_META: &str = "\\.+*?()|[]{}^$#&-~";
+impl FileService {
+    /// The ids of the project's live files whose path `glob` matches.
+    async fn files_matching(
+        &self,
+        project_id: &str,
+        glob: &str,
+    ) -> Result<Vec<String>, ServiceError> {
+        let matcher = path_glob(glob)?;
+        Ok(store::live_paths(&self.db, project_id)
+            .await?
+            .into_iter()
+            .filter(|file| matcher.is_match(&file.path))
+            .map(|file| file.id)
+            .collect())
+    }
+}
 
-fn glob_regex(glob: &str) -> Result<String, ServiceError> {
+/// A path glob as globset reads it: `*` and `?` within a directory, `**` across
+/// them, `[abc]` classes, `{a,b}` alternatives, `\` escapes. Without a `/`, it
+/// matches file names at any depth (`*.rs` is `**/*.rs`).
+fn path_glob(glob: &str) -> Result<globset::GlobMatcher, ServiceError> {
     if glob.len() > 500 {
         return Err(ServiceError::invalid_field(
             "path",
             "the pattern is too long",
         ));
     }
-    let mut regex = String::from("^");
-    if !glob.contains('/') {
-        regex.push_str("(?:.*/)?");
-    }
-    let mut chars = glob.chars().peekable();
-    let mut in_group = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '*' if chars.peek() == Some(&'*') => {
-                chars.next();
-                if chars.peek() == Some(&'/') {
-                    chars.next();
-                    regex.push_str("(?:.*/)?");
-                } else {
-                    regex.push_str(".*");
-                }
-            }
-            '*' => regex.push_str("[^/]*"),
-            '?' => regex.push_str("[^/]"),
-            '{' if !in_group => {
-                in_group = true;
-                regex.push_str("(?:");
-            }
-            '}' if in_group => {
-                in_group = false;
-                regex.push(')');
-            }
-            ',' if in_group => regex.push('|'),
-            // Only the regex syntax's own characters are escaped: escaping any other
-            // (`\<` is a word boundary, `\🚀` an error) would change the pattern.
-            c if REGEX_META.contains(c) => {
-                regex.push('\\');
-                regex.push(c);
-            }
-            c => regex.push(c),
-        }
-    }
-    if in_group {
-        return Err(ServiceError::invalid_field(
-            "path",
-            "unclosed `{` in the pattern",
-        ));
-    }
-    regex.push('$');
-    Ok(regex)
+    let anchored = if glob.contains('/') {
+        glob.to_owned()
+    } else {
+        format!("**/{glob}")
+    };
+    globset::GlobBuilder::new(&anchored)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map(|glob| glob.compile_matcher())
+        .map_err(|error| {
+            ServiceError::invalid_field("path", format!("not a glob: {}", error.kind()))
+        })
 }
 
 #[cfg(test)]
@@ -200,9 +188,7 @@ mod tests {
     use super::*;
 
     fn matches(glob: &str, path: &str) -> bool {
-        let pattern = glob_regex(glob).map_err(|e| e.to_string());
-        // The regex engine SurrealDB evaluates `<regex>` with.
-        regex::Regex::new(pattern.as_deref().unwrap_or("^$")).is_ok_and(|re| re.is_match(path))
+        path_glob(glob).is_ok_and(|matcher| matcher.is_match(path))
     }
 
     #[test]
@@ -225,7 +211,17 @@ mod tests {
         // `<` and `>` are characters, not word boundaries.
         assert!(matches("notes/<draft>.md", "notes/<draft>.md"));
         assert!(!matches("notes/<draft>.md", "notes/draft.md"));
-        assert!(matches("a.[b]", "a.[b]"));
-        assert!(!matches("a.[b]", "a.b"));
+        // Brackets are a character class, as in every glob; `\\` escapes one.
+        assert!(matches("a.[bc]", "a.c"));
+        assert!(!matches("a.[b]", "a.[b]"));
+        assert!(matches("a.\\[b\\]", "a.[b]"));
+    }
+
+    #[test]
+    fn a_broken_glob_is_a_clear_422() {
+        for glob in ["src/{a,b", "[z-a]", "x/[unclosed"] {
+            let error = path_glob(glob).unwrap_err();
+            assert!(error.to_string().contains("not a glob"), "{glob}: {error}");
+        }
     }
 }

@@ -295,6 +295,26 @@ pub(crate) async fn list(
     Ok(response.take(0)?)
 }
 
+/// `(id, path)` of each live file of a project.
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+pub(crate) struct PathRow {
+    pub(crate) id: String,
+    pub(crate) path: String,
+}
+
+pub(crate) async fn live_paths(db: &Db, project_id: &str) -> Result<Vec<PathRow>, DbError> {
+    let mut response = db
+        .query(
+            "SELECT record::id(id) AS id, path FROM file
+             WHERE project = type::record('project', $project) AND deleted_at = NONE",
+        )
+        .bind(("project", project_id.to_owned()))
+        .await?
+        .check()?;
+    Ok(response.take(0)?)
+}
+
 /// A file's summary and its stored content and outline.
 pub(crate) async fn detail(
     db: &Db,
@@ -536,8 +556,8 @@ pub(crate) struct ChunkQuery<'a> {
     /// The words, space-separated (the `code` analyzer splits them as it split the text).
     pub(crate) words: String,
     pub(crate) language: Option<&'a str>,
-    /// A regular expression the path must match.
-    pub(crate) path_regex: Option<String>,
+    /// Only chunks of these files (ids), when given.
+    pub(crate) files: Option<Vec<String>>,
     pub(crate) limit: u32,
     /// How much more a match in the symbol names counts than one in the text.
     pub(crate) symbol_weight: f64,
@@ -549,8 +569,8 @@ pub(crate) async fn search(db: &Db, query: ChunkQuery<'_>) -> Result<Vec<HitRow>
     if query.language.is_some() {
         filters.push_str(" AND language = $language");
     }
-    if query.path_regex.is_some() {
-        filters.push_str(" AND string::matches(path, <regex>$glob)");
+    if query.files.is_some() {
+        filters.push_str(" AND file IN $files");
     }
     let weight = query.symbol_weight;
     let mut response = db
@@ -565,7 +585,14 @@ pub(crate) async fn search(db: &Db, query: ChunkQuery<'_>) -> Result<Vec<HitRow>
         .bind(("project", query.project_id.to_owned()))
         .bind(("q", query.words))
         .bind(("language", query.language.map(str::to_owned)))
-        .bind(("glob", query.path_regex))
+        .bind((
+            "files",
+            query.files.map(|ids| {
+                ids.into_iter()
+                    .map(|id| RecordId::new("file", id))
+                    .collect::<Vec<_>>()
+            }),
+        ))
         .bind(("limit", query.limit))
         .await?
         .check()?;
