@@ -225,9 +225,7 @@ enum Open {
 
 /// `text` as lines of `(kind, piece)`; pieces joined give each line back exactly.
 pub fn highlight(language: &str, text: &str) -> Vec<Vec<(TokenKind, String)>> {
-    let lines = text
-        .split('\n')
-        .map(|line| line.strip_suffix('\r').unwrap_or(line));
+    let lines = split_lines(text).into_iter();
     let syntax = match syntax(language) {
         Some(syntax) if text.len() <= HIGHLIGHT_MAX_BYTES => syntax,
         _ => {
@@ -250,6 +248,33 @@ pub fn highlight(language: &str, text: &str) -> Vec<Vec<(TokenKind, String)>> {
             tokens.0
         })
         .collect()
+}
+
+/// `text` cut at its line endings — LF, CRLF, and a bare CR each end one line, as in
+/// CommonMark and every editor — without them; the part after the last ending is the
+/// last line (empty when the text ends with one).
+pub fn split_lines(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let (mut lines, mut start, mut at) = (Vec::new(), 0, 0);
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\n' => {
+                lines.push(&text[start..at]);
+                start = at + 1;
+            }
+            b'\r' => {
+                lines.push(&text[start..at]);
+                if bytes.get(at + 1) == Some(&b'\n') {
+                    at += 1;
+                }
+                start = at + 1;
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    lines.push(&text[start..]);
+    lines
 }
 
 #[derive(Default)]
@@ -366,6 +391,14 @@ impl<T> Pipe for T {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_end_at_lf_crlf_and_a_bare_cr() {
+        assert_eq!(split_lines("a\nb\r\nc\rd"), ["a", "b", "c", "d"]);
+        assert_eq!(split_lines("a\r\r"), ["a", "", ""]);
+        assert_eq!(split_lines("x"), ["x"]);
+        assert_eq!(highlight("text", "one\rtwo\r").len(), 3);
+    }
 
     fn kinds(language: &str, text: &str) -> Vec<Vec<(TokenKind, &'static str)>> {
         highlight(language, text)

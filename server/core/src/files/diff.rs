@@ -87,4 +87,21 @@ mod tests {
         assert!(diff.hunks.is_empty());
         assert_eq!((diff.added, diff.removed), (0, 0));
     }
+
+    #[test]
+    fn a_bare_cr_ends_a_line_as_lf_and_crlf_do() {
+        let diff = diff(1, "a\rb\rc\r", 2, "a\rB\rc\r");
+        let changed: Vec<(DiffLineKind, Option<u64>, Option<u64>, &str)> = diff.hunks[0]
+            .iter()
+            .filter(|l| l.kind != DiffLineKind::Context)
+            .map(|l| (l.kind, l.old_line, l.new_line, l.text.as_str()))
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                (DiffLineKind::Removed, Some(2), None, "b"),
+                (DiffLineKind::Added, None, Some(2), "B"),
+            ]
+        );
+    }
 }
