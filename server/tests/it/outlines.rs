@@ -62,13 +62,7 @@ async fn index_status(app: &TestApp, user: &Account, project: &str) -> Value {
 
 #[tokio::test]
 async fn files_the_parser_cannot_read_are_reported_and_cost_no_other_file_its_outline() {
-    let app = TestApp::builder()
-        .bundle(
-            "kiln.parser.python",
-            "language-parser",
-            "kiln_parser_python.wasm",
-            "languages = [\"python\"]\nextensions = [\"py\", \"pyi\", \"pyw\"]",
-        )
+    let app = with_python(TestApp::builder())
         .without_indexer()
         .build()
         .await;
@@ -223,13 +217,7 @@ async fn files_indexed_while_their_parser_was_unavailable_are_parsed_again_when_
 /// symbols, markdown as text, the 120 KB base64 plot output never indexed.
 #[tokio::test]
 async fn notebooks_are_indexed_by_their_cells_and_never_their_outputs() {
-    let app = TestApp::builder()
-        .bundle(
-            "kiln.parser.python",
-            "language-parser",
-            "kiln_parser_python.wasm",
-            "languages = [\"python\"]\nextensions = [\"py\", \"pyi\", \"pyw\"]",
-        )
+    let app = with_python(TestApp::builder())
         .without_indexer()
         .build()
         .await;
@@ -292,15 +280,19 @@ async fn notebooks_are_indexed_by_their_cells_and_never_their_outputs() {
     }
 }
 
+/// The bundled Python parser, as `kiln serve` loads it.
+fn with_python(builder: crate::support::app::Builder) -> crate::support::app::Builder {
+    builder.bundle(
+        "kiln.parser.python",
+        "language-parser",
+        "kiln_parser_python.wasm",
+        "languages = [\"python\"]\nextensions = [\"py\", \"pyi\", \"pyw\"]",
+    )
+}
+
 /// Every bundled language parser, as `kiln serve` loads them.
 fn with_bundled_parsers(builder: crate::support::app::Builder) -> crate::support::app::Builder {
-    builder
-        .bundle(
-            "kiln.parser.python",
-            "language-parser",
-            "kiln_parser_python.wasm",
-            "languages = [\"python\"]\nextensions = [\"py\", \"pyi\", \"pyw\"]",
-        )
+    with_python(builder)
         .bundle(
             "kiln.parser.javascript",
             "language-parser",
