@@ -42,6 +42,8 @@ file_id=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["files"][0]["
 export KILN_PROJECT_ID=$project_id KILN_FILE_ID=$file_id
 
 status=0
+# Its caches and reports go to the temporary directory, not the checkout.
+cd "$data"
 "$st" --config-file "$root/end2end/api/schemathesis.toml" run "http://$addr/api/openapi.json" \
     --header "Authorization: Bearer $token" \
     --checks all --exclude-checks ignored_auth,positive_data_acceptance \

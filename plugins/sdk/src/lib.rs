@@ -38,8 +38,10 @@
 
 pub mod chunking;
 pub mod llm_policy;
+pub mod nesting;
 pub mod parser;
 pub mod snippets;
+pub mod stack;
 pub mod text;
 
 #[cfg(target_arch = "wasm32")]

@@ -90,6 +90,14 @@ pub fn floor_char_boundary(text: &str, at: usize) -> usize {
     at
 }
 
+/// Whether `byte` belongs to a name, keyword or number in most languages: an ASCII
+/// letter or digit, `_`, or any non-ASCII byte (names may be Unicode, and every byte of
+/// a non-ASCII character is non-ASCII). Scanners that only need to skip words use it
+/// instead of decoding characters.
+pub fn is_word(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,8 +16,10 @@
 //!
 //! gosyn recurses with the nesting of the code, and generated code nests deep (a
 //! 5,000-arm `else if` chain, a 20,000-term string concatenation): `prepare` blanks
-//! out function bodies and what is nested too deeply before gosyn parses, and the tree
-//! is never dropped (see `leak`). So the plugin never runs out of stack.
+//! out function bodies and what is nested too deeply before gosyn parses, so that no
+//! tree gosyn builds (and drops itself, when the file then fails to parse) is too deep,
+//! and the tree is never dropped here (see `kiln_plugin_sdk::stack`). So the plugin
+//! never runs out of stack.
 
 mod prepare;
 
@@ -31,6 +33,7 @@ use gosyn::{
 };
 use kiln_plugin_sdk::{
     parser::{LanguageParser, Outline, ParserInfo, Symbol, SymbolKind},
+    stack::leak,
     text::TextIndex,
 };
 
@@ -61,9 +64,17 @@ fn symbols(source: &str) -> Result<Vec<Symbol>, String> {
         None => (source, 0),
     };
     let tokens = gosyn::tokenize_source(text).map_err(|err| format!("{err:#}"))?;
-    // Without function bodies first; should that go wrong, with them.
-    let file = gosyn::parse_source(prepare::prepare(text, &tokens, true))
-        .or_else(|_| gosyn::parse_source(prepare::prepare(text, &tokens, false)))
+    // Without function bodies first; should that go wrong, with them: unless none was
+    // blanked, when that cannot help.
+    let blanked = prepare::prepare(text, &tokens, true);
+    let file = gosyn::parse_source(&blanked)
+        .or_else(|error| {
+            let full = prepare::prepare(text, &tokens, false);
+            match full == blanked {
+                true => Err(error),
+                false => gosyn::parse_source(full),
+            }
+        })
         .map_err(|err| format!("{err:#}"))?;
     let tokens = tokens
         .iter()
@@ -83,15 +94,6 @@ fn symbols(source: &str) -> Result<Vec<Symbol>, String> {
     outliner.file(&file);
     leak(file);
     Ok(outliner.symbols)
-}
-
-/// Frees nothing: dropping a syntax tree recurses once per level of its nesting, and a
-/// generated `"a" + "b" + ...` chain is a tree thousands of levels deep, enough to
-/// exhaust a WebAssembly stack. Each plugin call runs in a fresh instance that is
-/// thrown away afterwards, memory and all, so nothing is lost there; natively (tests,
-/// benchmarks) each parse leaks its tree.
-fn leak(file: File) {
-    std::mem::forget(file);
 }
 
 /// A token's character range, and whether it is a comment.
@@ -373,6 +375,7 @@ kiln_plugin_sdk::export_language_parser!(GoParser);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiln_plugin_sdk::stack::on_small_stack;
 
     const BUDGET: usize = 1500;
 
@@ -428,6 +431,9 @@ mod tests {
         let one_liner = find(&symbols, SymbolKind::Method, "(*Builder).Len").1;
         assert!(text(source, one_liner).ends_with("{ return len(b.buf) }"));
         assert_well_formed(source);
+        // Real code nests well within the budget: nothing but bodies is blanked.
+        let tokens = gosyn::tokenize_source(source).unwrap();
+        assert_eq!(prepare::prepare(source, &tokens, false), source);
     }
 
     #[test]
@@ -488,21 +494,16 @@ mod tests {
         assert!(GoParser::outline("x.go", " \n").unwrap().symbols.is_empty());
     }
 
-    /// Outlines `source` on a thread with a 1 MiB stack, as much as a WebAssembly
-    /// instance has: deep trees must neither overflow it nor fail.
+    /// Outlines `source` on a stack as small as a WebAssembly instance's: deep trees
+    /// must neither overflow it nor fail.
     fn names_on_a_small_stack(source: String) -> Vec<(SymbolKind, String)> {
-        std::thread::Builder::new()
-            .stack_size(1 << 20)
-            .spawn(move || {
-                assert_well_formed(&source);
-                parse(&source)
-                    .into_iter()
-                    .map(|s| (s.kind, s.name))
-                    .collect()
-            })
-            .unwrap()
-            .join()
-            .unwrap()
+        on_small_stack(move || {
+            assert_well_formed(&source);
+            parse(&source)
+                .into_iter()
+                .map(|s| (s.kind, s.name))
+                .collect()
+        })
     }
 
     fn named(symbols: &[(SymbolKind, &str)]) -> Vec<(SymbolKind, String)> {
@@ -545,6 +546,39 @@ mod tests {
             named(&[
                 (SymbolKind::Function, "classify"),
                 (SymbolKind::Function, "isKnown")
+            ])
+        );
+    }
+
+    /// A deep chain, then a syntax error: the tree built before the error is dropped by
+    /// gosyn itself, so the chain must reach it short enough to drop.
+    #[test]
+    fn a_deep_chain_then_a_syntax_error_is_an_error() {
+        let strings = vec!["\"a\""; 20_000].join(" +\n\t");
+        let selectors = format!("a{}", ".b".repeat(20_000));
+        let minus = vec!["x"; 20_000].join(" - ");
+        for chain in [strings, selectors, minus] {
+            for after in ["", "\nfunc f() {\n\treturn\n}\n"] {
+                let source = format!("package p\n\nvar x = {chain}\n{after}\nvar y = )\n");
+                let error = on_small_stack(move || GoParser::outline("x.go", &source));
+                assert!(error.is_err(), "{}", &chain[..20]);
+            }
+        }
+    }
+
+    /// Brackets and prefix operators count in one budget: `!!!(!!!(...))` is as deep as
+    /// its operators and brackets together.
+    #[test]
+    fn brackets_and_prefix_operators_nest_together() {
+        let value = format!("{}true{}", "!!!!!!!!!!!!!!!!(".repeat(40), ")".repeat(40));
+        let source =
+            format!("package p\n\nvar x = {value}\n\ntype After struct {{\n\tfield int\n}}\n");
+        assert_eq!(
+            names_on_a_small_stack(source),
+            named(&[
+                (SymbolKind::Variable, "x"),
+                (SymbolKind::Struct, "After"),
+                (SymbolKind::Field, "field"),
             ])
         );
     }

@@ -1,13 +1,14 @@
-//! A pass over Go source before gosyn parses it. gosyn's parser recurses once per
-//! nested bracket, prefix operator and `else if`, and the trees it builds are as deep
-//! as the code: running out of stack kills the plugin call instead of returning an
-//! error. So, working from gosyn's own tokens:
+//! A pass over Go source before gosyn parses it. gosyn recurses once per nested
+//! bracket and prefix operator, and the trees it builds are as deep as the code, chains
+//! (`"a" + "b" + ...`, `a.b.c`) included: running out of stack kills the plugin call
+//! instead of returning an error. So, working from gosyn's own tokens:
 //!
 //! - function bodies are blanked out: no symbol comes from inside one, and that is
 //!   where generated code nests deepest (a 5,000-arm `else if` chain, say);
-//! - what is still nested more than [`MAX_NESTING`] brackets deep is blanked out (a `0`
-//!   stands in for the inside of `(...)` and `[...]`), and runs of more than
-//!   [`MAX_PREFIX_OPERATORS`] prefix operators are thinned out to that many.
+//! - the rest goes through a [`Flattener`], each construct costing what gosyn needs for
+//!   it: a group past the [`BUDGET`] loses its inside (a `0` stands in for the inside of
+//!   `(...)` and `[...]`), a prefix operator past it is removed, and so is the rest of a
+//!   chain past it, up to the end of its statement.
 //!
 //! gosyn counts positions in characters, so each character blanked becomes one space:
 //! no position moves.
@@ -16,90 +17,121 @@ use gosyn::{
     LexicalToken,
     token::{Keyword, Operator, Token},
 };
+use kiln_plugin_sdk::nesting::{self, Flattener, Offsets};
 
-/// Groups nested deeper than this are blanked out. Outside function bodies (blanked
-/// anyway) real Go code stays far below it; each level costs gosyn some 20 KiB of stack
-/// in a debug build.
-pub const MAX_NESTING: usize = 32;
+/// Stack for the nesting outside function bodies: far more than real code needs, and
+/// half of what a plugin has.
+const BUDGET: usize = 512 * 1024;
 
-/// Longer runs of prefix operators (`!!!!x`, `***T`, `<-<-<-c`) are cut to this many.
-pub const MAX_PREFIX_OPERATORS: usize = 16;
-
-/// A range of characters to blank, and what stands in for them.
-struct Blank {
-    start: usize,
-    end: usize,
-    /// `0` inside brackets that need an expression; `None` for a body or operators.
-    placeholder: Option<char>,
-}
+// What gosyn needs per level of each construct, in bytes of stack, as measured (on a
+// 1 MiB stack, unoptimised) with a little to spare.
+/// A bracket: `(`, `[`, `{`.
+const BRACKET: usize = 24 * 1024;
+/// A prefix operator: `!`, `-`, `*`, `&`, `<-`, ...
+const PREFIX: usize = 6 * 1024;
+/// A link of a chain (`+ "b"`, `.b`): gosyn builds it in a loop, but the tree drops by
+/// recursion.
+const LINK: usize = 256;
 
 /// `text` with the blanks of the module's documentation, function bodies only when
 /// `bodies` is set; `tokens` are gosyn's tokens of `text`.
 pub fn prepare(text: &str, tokens: &[LexicalToken], bodies: bool) -> String {
-    let mut blanks: Vec<Blank> = Vec::new();
-    let mut depth = 0usize;
-    // The group being blanked: the depth outside it, where its inside starts, and what
-    // stands in for it.
-    let mut blanking: Option<(usize, usize, Option<char>)> = None;
+    // Where the line breaks are, in characters: Go ends a statement at one.
+    let breaks: Vec<usize> = text
+        .chars()
+        .enumerate()
+        .filter_map(|(at, c)| (c == '\n').then_some(at))
+        .collect();
+    let line_break = |from: usize, to: usize| {
+        let first = breaks.partition_point(|&at| at < from);
+        breaks.get(first).is_some_and(|&at| at < to)
+    };
+    let mut flattener = Flattener::new(BUDGET);
     // Whether the top-level declaration being read is a function (or a function type
     // or literal: blanking their braces keeps them valid too).
     let mut function = false;
-    let mut run: Vec<(usize, usize)> = Vec::new();
+    // The token before, but for comments; and whether it ended an operand.
+    let mut previous: Option<&LexicalToken> = None;
+    let mut operand = false;
     for token in tokens {
+        if matches!(token.token, Token::Comment(_)) {
+            continue;
+        }
+        if let Some(previous) = previous
+            && ends_statement(&previous.token)
+            && line_break(previous.end, token.start)
+        {
+            flattener.end_statement(previous.end);
+            operand = false;
+        }
+        previous = Some(token);
+        let (start, end) = (token.start, token.end);
         let operator = match token.token {
-            Token::Operator(operator) => Some(operator),
-            _ => None,
+            Token::Keyword(keyword) => {
+                if flattener.depth() == 0 && is_declaration(keyword) {
+                    function = keyword == Keyword::Func;
+                    flattener.end_statement(start);
+                }
+                operand = false;
+                continue;
+            }
+            Token::Literal(..) => {
+                operand = true;
+                continue;
+            }
+            Token::Operator(operator) => operator,
+            Token::Comment(_) => continue,
         };
-        if !operator.is_some_and(is_prefix) {
-            thin(&mut blanks, &run);
-            run.clear();
-        }
-        match (&token.token, operator) {
-            (Token::Keyword(keyword), _) if depth == 0 => {
-                if matches!(
-                    keyword,
-                    Keyword::Func | Keyword::Type | Keyword::Var | Keyword::Const | Keyword::Import
-                ) {
-                    function = *keyword == Keyword::Func;
-                }
+        let after_operand = std::mem::replace(&mut operand, false);
+        match operator {
+            Operator::ParenLeft | Operator::BarackLeft | Operator::BraceLeft => {
+                let brace = operator == Operator::BraceLeft;
+                let body = bodies && function && brace && flattener.depth() == 0;
+                let placeholder = (!brace).then_some('0');
+                flattener.open(end, BRACKET, placeholder, false, body);
             }
-            (_, Some(Operator::ParenLeft | Operator::BarackLeft | Operator::BraceLeft)) => {
-                let brace = operator == Some(Operator::BraceLeft);
-                let body = bodies && function && brace && depth == 0;
-                if blanking.is_none() && (body || depth == MAX_NESTING) {
-                    let placeholder = (!brace).then_some('0');
-                    blanking = Some((depth, token.end, placeholder));
-                }
-                depth += 1;
+            Operator::ParenRight | Operator::BarackRight | Operator::BraceRight => {
+                flattener.close(start);
+                operand = true;
             }
-            (_, Some(Operator::ParenRight | Operator::BarackRight | Operator::BraceRight)) => {
-                depth = depth.saturating_sub(1);
-                if let Some((outside, start, placeholder)) = blanking
-                    && outside == depth
-                {
-                    blanks.push(Blank {
-                        start,
-                        end: token.start,
-                        placeholder: placeholder.filter(|_| start < token.start),
-                    });
-                    blanking = None;
-                }
+            Operator::SemiColon => flattener.end_statement(start),
+            Operator::Comma | Operator::Colon | Operator::Assign | Operator::Define => {
+                flattener.end_expression(start);
             }
-            (_, Some(_)) if blanking.is_none() && operator.is_some_and(is_prefix) => {
-                run.push((token.start, token.end));
-            }
-            _ => {}
+            Operator::Inc | Operator::Dec | Operator::DotDotDot => {}
+            _ if is_assignment(operator) => flattener.end_expression(start),
+            _ if !after_operand && is_prefix(operator) => flattener.prefix(start, end, PREFIX),
+            _ => flattener.link(start, LINK),
         }
     }
-    thin(&mut blanks, &run);
-    if let Some((_, start, placeholder)) = blanking {
-        blanks.push(Blank {
-            start,
-            end: usize::MAX,
-            placeholder,
-        });
-    }
-    apply(text, &mut blanks)
+    let blanks = flattener.finish(usize::MAX);
+    nesting::apply(text, &blanks, Offsets::Chars)
+}
+
+/// Whether `keyword` starts a top-level declaration.
+fn is_declaration(keyword: Keyword) -> bool {
+    matches!(
+        keyword,
+        Keyword::Func | Keyword::Type | Keyword::Var | Keyword::Const | Keyword::Import
+    )
+}
+
+/// Whether a line break after `token` ends its statement (Go inserts a `;` there).
+fn ends_statement(token: &Token) -> bool {
+    matches!(
+        token,
+        Token::Literal(..)
+            | Token::Operator(
+                Operator::Inc
+                    | Operator::Dec
+                    | Operator::ParenRight
+                    | Operator::BraceRight
+                    | Operator::BarackRight
+            )
+            | Token::Keyword(
+                Keyword::Break | Keyword::Return | Keyword::Continue | Keyword::FallThrough
+            )
+    )
 }
 
 /// Whether `operator` can be a prefix (unary) operator.
@@ -117,44 +149,22 @@ fn is_prefix(operator: Operator) -> bool {
     )
 }
 
-/// Blanks the operators of `run` past the first [`MAX_PREFIX_OPERATORS`], but the first
-/// one (which may be a binary operator, as in `a + ----b`).
-fn thin(blanks: &mut Vec<Blank>, run: &[(usize, usize)]) {
-    let excess = run.len().saturating_sub(MAX_PREFIX_OPERATORS);
-    for &(start, end) in run.iter().skip(1).take(excess) {
-        blanks.push(Blank {
-            start,
-            end,
-            placeholder: None,
-        });
-    }
-}
-
-/// `text` with the character ranges of `blanks` replaced by spaces, but for the line
-/// breaks of a body (which hold no statement once blank). A group with a placeholder
-/// loses its line breaks too, or Go would end a statement after its `0`.
-fn apply(text: &str, blanks: &mut [Blank]) -> String {
-    blanks.sort_by_key(|blank| blank.start);
-    let mut blanks = blanks.iter().peekable();
-    let mut out = String::with_capacity(text.len());
-    for (at, c) in text.chars().enumerate() {
-        while blanks.next_if(|blank| blank.end <= at).is_some() {}
-        match blanks.peek() {
-            Some(blank) if blank.start <= at => {
-                if at == blank.start
-                    && let Some(placeholder) = blank.placeholder
-                {
-                    out.push(placeholder);
-                } else if blank.placeholder.is_none() && matches!(c, '\n' | '\r') {
-                    out.push(c);
-                } else {
-                    out.push(' ');
-                }
-            }
-            _ => out.push(c),
-        }
-    }
-    out
+/// Whether `operator` assigns with an operation: `+=`, `<<=`, ...
+fn is_assignment(operator: Operator) -> bool {
+    matches!(
+        operator,
+        Operator::AddAssign
+            | Operator::SubAssign
+            | Operator::MulAssign
+            | Operator::QuoAssign
+            | Operator::RemAssign
+            | Operator::AndAssign
+            | Operator::OrAssign
+            | Operator::XorAssign
+            | Operator::ShlAssign
+            | Operator::ShrAssign
+            | Operator::AndNotAssign
+    )
 }
 
 #[cfg(test)]
@@ -186,22 +196,47 @@ mod tests {
     }
 
     #[test]
-    fn bounds_nesting_and_prefix_operators() {
+    fn bounds_nesting_and_prefix_operators_together() {
         let deep = format!(
             "package p\nvar x = {}\n1{}\n",
             "(".repeat(200),
             ")".repeat(200)
         );
         let out = prepared(&deep, true);
-        let open = MAX_NESTING + 1;
+        let open = BUDGET / BRACKET + 1;
         assert_eq!(out.matches('(').count(), open);
         assert_eq!(out.matches(')').count(), open);
-        assert!(out.contains(&format!("{}0", "(".repeat(open))));
-        assert!(!out.contains('1'), "line breaks in the group go too");
+        // The placeholder goes last, where no line break can follow it.
+        assert!(out.contains(&format!("0{}", ")".repeat(open))));
+        assert!(!out.contains('1'));
         let nots = format!("package p\nvar x = a || {}b\n", "!".repeat(100));
         let out = prepared(&nots, true);
-        assert_eq!(out.matches('!').count(), MAX_PREFIX_OPERATORS);
-        assert!(out.starts_with("package p\nvar x = a || "));
-        assert!(out.ends_with("!b\n"));
+        let kept = (BUDGET - LINK) / PREFIX;
+        assert_eq!(out.matches('!').count(), kept);
+        // The first operators stay, the rest go.
+        let thinned = format!(
+            "var x = a || {}{}b\n",
+            "!".repeat(kept),
+            " ".repeat(100 - kept)
+        );
+        assert!(out.ends_with(&thinned), "{out}");
+        // `!!!(` costs its operators and its bracket.
+        let mixed = format!("package p\nvar x = {}b\n", "!!!(".repeat(100));
+        let out = prepared(&mixed, true);
+        assert_eq!(
+            out.matches('(').count(),
+            BUDGET / (3 * PREFIX + BRACKET) + 1
+        );
+    }
+
+    #[test]
+    fn cuts_long_chains_at_the_end_of_their_statement() {
+        let chain = vec!["\"a\""; 5000].join(" +\n\t");
+        let source = format!("package p\nvar x = {chain}\nvar y = a.b - -c\n");
+        let out = prepared(&source, true);
+        assert_eq!(out.matches('+').count(), BUDGET / LINK);
+        assert!(out.ends_with("\nvar y = a.b - -c\n"));
+        let kept = out.find("var y").unwrap();
+        assert!(out[..kept].trim_end().ends_with("\"a\""));
     }
 }

@@ -1,58 +1,12 @@
 //! How deeply code nests, and a way to flatten what nests too deeply. oxc's recursive
-//! descent needs stack in proportion to the nesting — of brackets, but also of chains
-//! whose every link it parses inside the one before (`a ? b : c ? d : ...`,
-//! `a => b => ...`, `a = b = ...`, `!!!x`, `else if`) — and running out of stack kills
-//! the plugin call instead of returning an error. So where code nests too deeply, the
-//! group holding the deep part is blanked out before parsing.
-//!
-//! This is a scan, not a full lexer: it skips comments, string literals, template text
-//! and regular expressions, so that brackets inside them do not count. A `/` starts a
-//! regular expression where an expression can start (at the start, after an operator or
-//! an opening bracket, `}`, or a keyword such as `return` or `typeof`) and divides after
-//! an operand (a name, a literal, `)`, `]`, `++`, `--`); `</` is a JSX closing tag.
-//! Strings and regular expressions end at the end of their line at the latest, so a
-//! misjudged `/` only skews the count for the rest of its line.
+//! descent needs stack in proportion to the nesting — of brackets and TypeScript
+//! generics, but also of chains whose every link it parses inside the one before
+//! (`a ? b : c ? d : ...`, `a => b => ...`, `a = b = ...`, `!!!x`, `else if`) — and
+//! running out of stack kills the plugin call instead of returning an error. So where
+//! code nests too deeply, the group holding the deep part is blanked out before
+//! parsing (what nests is found by [`scan`]).
 
-/// Keywords after which an expression starts (a `/` starts a regex, not a division).
-const KEYWORDS: &[&[u8]] = &[
-    b"await",
-    b"case",
-    b"delete",
-    b"do",
-    b"else",
-    b"in",
-    b"instanceof",
-    b"new",
-    b"of",
-    b"return",
-    b"throw",
-    b"typeof",
-    b"void",
-    b"yield",
-];
-
-/// Keywords that are prefix operators: a run of them nests like `!!!x`.
-const PREFIX_KEYWORDS: &[&[u8]] = &[b"await", b"delete", b"new", b"typeof", b"void"];
-
-/// What the scan meets, for [`nesting`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Event {
-    /// `(`, `[`, `{`, or `$` for the `${` opening a template substitution.
-    Open(u8),
-    /// `)`, `]`, `}`, or the `}` closing a substitution.
-    Close,
-    /// A link of a chain: a conditional's `?` or `=>` (`false`), or an assignment's
-    /// `=` (`true`).
-    Chain(bool),
-    /// A prefix operator: `!`, `~`, unary `+` or `-`, `typeof`, `new`, ...
-    Prefix,
-    /// The end of an expression: `;`, `,`, or a line break that nothing carries on.
-    Break,
-    /// An `else` followed by `if` (at the `else`).
-    ElseIf,
-    /// Any other token.
-    Token,
-}
+use crate::scan::{Event, scan};
 
 /// Bytes to blank out, and whether a `0` stands in for them (an expression).
 #[derive(Debug, PartialEq, Eq)]
@@ -67,146 +21,237 @@ pub struct Nesting {
     /// The deepest nesting: each open bracket, each link of a chain not yet ended and
     /// each prefix operator of a run counts one level.
     pub deepest: usize,
-    limit: usize,
     blanks: Vec<Blank>,
-    /// Where each `else` directly followed by `if` is.
+    /// Where each `else` to blank is: those of `else if` chains too long.
     else_ifs: Vec<usize>,
 }
 
-/// How `source` nests, and what to blank out so that it nests at most `limit` deep:
-/// the inside of the group in which the nesting passes the limit or, outside any
-/// group, the rest of the expression (after the `=` of `const x = ...`); and every
-/// `else` of an `else if` when there are more `else if`s than the limit.
-pub fn nesting(source: &str, limit: usize) -> Nesting {
-    /// An open group: where, its opening bracket, the levels it counts for (its bracket
-    /// and the prefix operators before it), the links of chains in it, and whether it
-    /// is to be blanked.
-    struct Level {
-        at: usize,
-        opener: u8,
-        weight: usize,
-        chain: usize,
-        blank: bool,
-    }
-    let group = |level: &Level, end: usize| {
-        // `${` is two bytes; the inside starts after the brace.
-        let start = level.at + if level.opener == b'$' { 2 } else { 1 };
-        Blank {
-            start,
-            end,
-            placeholder: level.opener != b'{',
+/// An open group.
+struct Level {
+    /// Where its opening bracket is, and what that is.
+    at: usize,
+    opener: u8,
+    /// Whether it may be left empty: arguments or parameters, a block or an object.
+    empty: bool,
+    /// The levels it counts for (its bracket and the prefix operators before it), and
+    /// the links of chains in it.
+    weight: usize,
+    chain: usize,
+    /// Whether it is to be blanked.
+    blank: bool,
+    /// The `else`s of the `else if` chain being read in it, and the depth around them.
+    else_ifs: Vec<usize>,
+    base: usize,
+}
+
+impl Level {
+    fn new(at: usize, opener: u8, empty: bool, weight: usize, base: usize) -> Self {
+        Self {
+            at,
+            opener,
+            empty,
+            weight,
+            chain: 0,
+            blank: false,
+            else_ifs: Vec::new(),
+            base,
         }
+    }
+}
+
+/// How `source` nests, and what to blank out so that it nests at most `limit` deep:
+/// the inside of the group in which the nesting passes the limit (or, with `widen`,
+/// the group that many levels around it) or, outside any group, the rest of the
+/// expression (after the `=` of `const x = ...`); and every `else` of an `else if` chain
+/// longer than the limit. `typescript`: whether `<` may open generics.
+pub fn nesting(source: &str, limit: usize, typescript: bool, widen: usize) -> Nesting {
+    let mut state = State {
+        bytes: source.as_bytes(),
+        limit,
+        levels: vec![Level::new(0, 0, true, 0, 0)],
+        depth: 0,
+        blanking: false,
+        blanks: Vec::new(),
+        else_ifs: Vec::new(),
     };
-    let mut levels = vec![Level {
-        at: 0,
-        opener: 0,
-        weight: 0,
-        chain: 0,
-        blank: false,
-    }];
-    let (mut depth, mut run, mut deepest) = (0usize, 0usize, 0usize);
-    // Whether a group being blanked is open, or a top-level expression being blanked
-    // started (at the byte given).
-    let (mut blanking, mut top_blank) = (false, None);
+    let (mut run, mut deepest) = (0usize, 0usize);
+    // Where a top-level expression being blanked started.
+    let mut top_blank = None;
     // Where the current top-level expression starts, and the rest after its first `=`.
     let (mut expression, mut assigned) = (0usize, None);
-    let mut blanks = Vec::new();
-    let mut else_ifs = Vec::new();
-    scan(source, |at, event| {
-        let top = levels.len() == 1;
+    scan(source, typescript, |at, event| {
+        let top = state.levels.len() == 1;
         match event {
-            Event::Open(opener) => {
-                depth += 1 + run;
-                levels.push(Level {
-                    at,
-                    opener,
-                    weight: 1 + run,
-                    chain: 0,
-                    blank: false,
-                });
+            Event::Open(opener, empty) => {
+                state.depth += 1 + run;
+                let level = Level::new(at, opener, empty, 1 + run, state.depth);
+                state.levels.push(level);
             }
-            // The top level (below an unmatched closer) is never closed.
+            // The top level (below an unmatched closer) is never closed; generics left
+            // open (`a<b` was a comparison) close with the group around them.
             Event::Close if !top => {
-                if let Some(level) = levels.pop() {
-                    depth -= level.weight + level.chain;
-                    if level.blank {
-                        blanks.push(group(&level, at));
-                        blanking = false;
-                    }
+                state.close_generics(at, 2);
+                let opener = state.close(at);
+                if state.levels.len() == 1 && opener == b'{' {
+                    // After a block at the top level, a new statement starts.
+                    expression = at + 1;
                 }
             }
+            Event::Angle if state.innermost() == b'<' => {
+                state.close(at);
+            }
             Event::Chain(assignment) => {
-                if let Some(level) = levels.last_mut() {
+                if let Some(level) = state.levels.last_mut() {
                     level.chain += 1;
-                    depth += 1;
+                    state.depth += 1;
                 }
                 if top && assignment && assigned.is_none() {
                     assigned = Some(at + 1);
                 }
             }
-            Event::Break => {
-                if let Some(level) = levels.last_mut() {
-                    depth -= level.chain;
+            Event::Break | Event::End => {
+                if event == Event::End {
+                    state.close_generics(at, 1);
+                }
+                if let Some(level) = state.levels.last_mut() {
+                    state.depth -= level.chain;
                     level.chain = 0;
                 }
-                if top {
+                if state.levels.len() == 1 {
                     if let Some(start) = top_blank.take() {
-                        blanks.push(Blank {
-                            start,
-                            end: at,
-                            placeholder: true,
-                        });
+                        state.blank(start, at, true);
                     }
                     (expression, assigned) = (at + 1, None);
                 }
             }
-            Event::ElseIf => else_ifs.push(at),
+            Event::If => state.end_chain(),
+            Event::ElseIf => {
+                let depth = state.depth;
+                if let Some(level) = state.levels.last_mut() {
+                    if level.else_ifs.is_empty() {
+                        level.base = depth;
+                    }
+                    level.else_ifs.push(at);
+                }
+            }
             _ => {}
         }
         run = if event == Event::Prefix { run + 1 } else { 0 };
-        deepest = deepest.max(depth + run);
-        // Past the limit: blank the innermost group, unless one around it already is.
-        if depth + run > limit && !blanking && top_blank.is_none() {
-            let inner = levels.len() > 1;
-            match levels.last_mut() {
-                Some(level) if inner => {
+        deepest = deepest.max(state.depth + run);
+        // Past the limit: blank the innermost group (or, widened, one around it),
+        // unless one around it already is.
+        if state.depth + run > limit && !state.blanking && top_blank.is_none() {
+            let index = state.levels.len().saturating_sub(1 + widen);
+            match state.levels.get_mut(index) {
+                Some(level) if index > 0 => {
                     level.blank = true;
-                    blanking = true;
+                    state.blanking = true;
                 }
                 _ => top_blank = Some(assigned.unwrap_or(expression)),
             }
         }
     });
     // A blank still open at the end runs to the end of the text.
-    if let Some(level) = levels.iter().find(|level| level.blank) {
-        blanks.push(group(level, source.len()));
+    while state.levels.len() > 1 {
+        state.close(source.len());
     }
+    state.end_chain();
     if let Some(start) = top_blank {
-        blanks.push(Blank {
-            start,
-            end: source.len(),
-            placeholder: true,
-        });
+        state.blank(start, source.len(), true);
     }
     Nesting {
         deepest,
-        limit,
-        blanks,
-        else_ifs,
+        blanks: state.blanks,
+        else_ifs: state.else_ifs,
     }
+}
+
+/// What [`nesting`] keeps track of.
+struct State<'a> {
+    bytes: &'a [u8],
+    limit: usize,
+    /// The open groups; the first is the top level.
+    levels: Vec<Level>,
+    depth: usize,
+    /// Whether a group being blanked is open.
+    blanking: bool,
+    blanks: Vec<Blank>,
+    else_ifs: Vec<usize>,
+}
+
+impl State<'_> {
+    /// What opened the innermost group (0 at the top level).
+    fn innermost(&self) -> u8 {
+        match self.levels.as_slice() {
+            [_, .., level] => level.opener,
+            _ => 0,
+        }
+    }
+
+    /// Closes the innermost group at `at`, blanking it if it is to be; returns what
+    /// opened it.
+    fn close(&mut self, at: usize) -> u8 {
+        self.end_chain();
+        let Some(level) = self.levels.pop() else {
+            return 0;
+        };
+        self.depth -= level.weight + level.chain;
+        if level.blank {
+            // Parameters (of an arrow function too) may stay empty; expressions may not.
+            let arrow = level.opener == b'(' && code_after(self.bytes, at + 1).starts_with(b"=>");
+            let start = level.at + if level.opener == b'$' { 2 } else { 1 };
+            self.blank(start, at, !(level.empty || arrow));
+            self.blanking = false;
+        }
+        level.opener
+    }
+
+    /// Closes the generics open innermost, keeping `keep` levels.
+    fn close_generics(&mut self, at: usize, keep: usize) {
+        while self.levels.len() > keep && self.innermost() == b'<' {
+            self.close(at);
+        }
+    }
+
+    /// Blanks the `else`s of the chain read in the innermost group if it is too long,
+    /// and starts anew.
+    fn end_chain(&mut self) {
+        if let Some(level) = self.levels.last_mut() {
+            let chain = std::mem::take(&mut level.else_ifs);
+            if level.base + chain.len() > self.limit {
+                self.else_ifs.extend(chain);
+            }
+        }
+    }
+
+    fn blank(&mut self, start: usize, end: usize, placeholder: bool) {
+        self.blanks.push(Blank {
+            start,
+            end,
+            placeholder,
+        });
+    }
+}
+
+/// The code from `at` on, after whitespace.
+fn code_after(bytes: &[u8], at: usize) -> &[u8] {
+    let rest = bytes.get(at..).unwrap_or_default();
+    let start = rest.iter().position(|b| !b.is_ascii_whitespace());
+    &rest[start.unwrap_or(rest.len())..]
 }
 
 impl Nesting {
     /// Whether the source nests deeper than the limit.
     pub fn too_deep(&self) -> bool {
-        !self.blanks.is_empty() || self.else_ifs.len() > self.limit
+        !self.blanks.is_empty() || !self.else_ifs.is_empty()
     }
 
     /// `source` with what nests too deeply replaced by spaces, keeping line breaks and
-    /// byte offsets. Where an expression is needed (inside `(…)`, `[…]`, `${…}`, after
-    /// `=`) a `0` stands in for it; `{}` may stay empty. An `else if` chain becomes a run of `if`s (the `else`s blanked):
-    /// still valid code, nesting one deep. What is declared at the top of the file, which
-    /// is what an outline lists, keeps its place and name.
+    /// byte offsets. Where an expression is needed (inside `(…)` but for arguments and
+    /// parameters, `[…]`, `${…}`, generics' `<…>`, after `=`) a `0` stands in for it;
+    /// `{}` may stay empty. A long `else if` chain becomes a run of `if`s (the `else`s
+    /// blanked): still valid code, nesting one deep. What is declared at the top of the
+    /// file, which is what an outline lists, keeps its place and name.
     pub fn flatten(&self, source: &str) -> String {
         let mut bytes = source.as_bytes().to_vec();
         for blank in &self.blanks {
@@ -222,222 +267,12 @@ impl Nesting {
                 bytes[blank.start + first] = b'0';
             }
         }
-        if self.else_ifs.len() > self.limit {
-            for &at in &self.else_ifs {
-                bytes[at..at + "else".len()].fill(b' ');
-            }
+        for &at in &self.else_ifs {
+            bytes[at..at + "else".len()].fill(b' ');
         }
         // Only whole characters were replaced, by ASCII, so the text is still UTF-8.
         String::from_utf8(bytes).unwrap_or_else(|_| source.to_owned())
     }
-}
-
-/// Calls `event(at, what)` for what the code holds, in order.
-fn scan(source: &str, mut event: impl FnMut(usize, Event)) {
-    let bytes = source.as_bytes();
-    let mut depth = 0usize;
-    // The depth inside each open `${`, to resume the template's text at its `}`.
-    let mut templates: Vec<usize> = Vec::new();
-    // Whether an expression may start here (a `/` starts a regex), and whether the
-    // last token was a `.` (`x.return / 2` divides: that `return` is a property).
-    let (mut expression_starts, mut after_dot) = (true, false);
-    // Whether the last token was a `}`: a value (`() => {}`) or a block, which a line
-    // break ends either way.
-    let mut after_brace = false;
-    // Where the `else` just before is, if the last token was one.
-    let mut after_else: Option<usize> = None;
-    let mut at = if bytes.starts_with(b"#!") {
-        line_end(bytes, 0)
-    } else {
-        0
-    };
-    while let Some(&byte) = bytes.get(at) {
-        let next = bytes.get(at + 1).copied();
-        // Where the token ends, whether it ends an operand, and what it is.
-        let (end, operand, what) = match byte {
-            b'/' if next == Some(b'/') => {
-                at = line_end(bytes, at);
-                continue;
-            }
-            b'/' if next == Some(b'*') => {
-                at = find(bytes, at + 2, b"*/").map_or(bytes.len(), |end| end + 2);
-                continue;
-            }
-            b'\n' | b'\r' => {
-                // A line break ends an expression, unless an operator before it or a
-                // `?` or `:` after it carries the expression on (a chain over lines).
-                let carried = matches!(next_code(bytes, at), Some(b'?' | b':'));
-                if (!expression_starts || after_brace) && !carried {
-                    event(at, Event::Break);
-                }
-                at += 1;
-                continue;
-            }
-            _ if byte.is_ascii_whitespace() => {
-                at += 1;
-                continue;
-            }
-            b'\'' | b'"' => (quoted(bytes, at + 1, byte), true, Event::Token),
-            b'/' if expression_starts && !(at > 0 && bytes[at - 1] == b'<') => {
-                (regex(bytes, at + 1), true, Event::Token)
-            }
-            b'`' | b'}' if byte == b'`' || templates.last() == Some(&depth) => {
-                if byte == b'}' {
-                    templates.pop();
-                    event(at, Event::Close);
-                    depth -= 1;
-                }
-                let (end, substitution) = template_text(bytes, at + 1);
-                if substitution {
-                    event(end - 2, Event::Open(b'$'));
-                    depth += 1;
-                    templates.push(depth);
-                }
-                // After `${` an expression starts; after the closing backquote, not.
-                (end, !substitution, Event::Token)
-            }
-            b'(' | b'[' | b'{' => {
-                event(at, Event::Open(byte));
-                depth += 1;
-                (at + 1, false, Event::Token)
-            }
-            b')' | b']' | b'}' => {
-                event(at, Event::Close);
-                depth = depth.saturating_sub(1);
-                // After a block's `}` a statement (maybe a regex) starts.
-                (at + 1, byte != b'}', Event::Token)
-            }
-            b';' | b',' => (at + 1, false, Event::Break),
-            // `?.`, `??`, and TypeScript's optional marks (`a?: T`, `(a?) =>`) are not
-            // conditionals.
-            b'?' if next == Some(b'.') || next == Some(b'?') => (at + 2, false, Event::Token),
-            b'?' if matches!(next, Some(b':' | b')' | b',' | b'=' | b']' | b';')) => {
-                (at + 1, false, Event::Token)
-            }
-            b'?' => (at + 1, false, Event::Chain(false)),
-            b'=' if next == Some(b'>') => (at + 2, false, Event::Chain(false)),
-            b'=' if next == Some(b'=') => {
-                let end = bytes[at..]
-                    .iter()
-                    .position(|&b| b != b'=')
-                    .map_or(bytes.len(), |length| at + length);
-                (end, false, Event::Token)
-            }
-            // `<=`, `>=`, `!=` compare; `=` and `+=`, `&&=`, ... assign.
-            b'=' if at > 0 && matches!(bytes[at - 1], b'<' | b'>' | b'!') => {
-                (at + 1, false, Event::Token)
-            }
-            b'=' => (at + 1, false, Event::Chain(true)),
-            b'!' | b'~' if next != Some(b'=') => (at + 1, false, Event::Prefix),
-            // `a++ / 2`: a postfix `++` or `--` ends an operand.
-            b'+' | b'-' if next == Some(byte) => (at + 2, true, Event::Token),
-            b'+' | b'-' if expression_starts => (at + 1, false, Event::Prefix),
-            _ if is_word(byte) => {
-                let end = bytes[at..]
-                    .iter()
-                    .position(|&b| !is_word(b))
-                    .map_or(bytes.len(), |length| at + length);
-                let word = &bytes[at..end];
-                let keyword = !after_dot && KEYWORDS.contains(&word);
-                let what = match after_else {
-                    Some(else_at) if word == b"if" => {
-                        event(else_at, Event::ElseIf);
-                        Event::Token
-                    }
-                    _ if !after_dot && PREFIX_KEYWORDS.contains(&word) => Event::Prefix,
-                    _ => Event::Token,
-                };
-                after_else = (keyword && word == b"else").then_some(at);
-                (end, !keyword, what)
-            }
-            _ => (at + 1, false, Event::Token),
-        };
-        if !is_word(byte) {
-            after_else = None;
-        }
-        event(at, what);
-        expression_starts = !operand;
-        after_dot = byte == b'.';
-        after_brace = byte == b'}';
-        at = end;
-    }
-}
-
-/// The first byte after `at` that is not whitespace.
-fn next_code(bytes: &[u8], at: usize) -> Option<u8> {
-    bytes[at..]
-        .iter()
-        .copied()
-        .find(|b| !b.is_ascii_whitespace())
-}
-
-/// A byte of a name, keyword or number (any non-ASCII byte, too: names may be Unicode).
-fn is_word(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'$' | b'\\') || !byte.is_ascii()
-}
-
-/// Skips a string body from `at` to just past its closing `quote`, honouring escapes;
-/// stops at the end of the line (an unterminated string).
-fn quoted(bytes: &[u8], mut at: usize, quote: u8) -> usize {
-    while let Some(&byte) = bytes.get(at) {
-        match byte {
-            b'\\' => at += 1,
-            b'\n' | b'\r' => return at,
-            _ if byte == quote => return at + 1,
-            _ => {}
-        }
-        at += 1;
-    }
-    at
-}
-
-/// Skips a regex body from `at` to just past its closing `/`: a `/` inside a character
-/// class `[...]` or after a backslash does not close it. Stops at the end of the line.
-fn regex(bytes: &[u8], mut at: usize) -> usize {
-    let mut class = false;
-    while let Some(&byte) = bytes.get(at) {
-        match byte {
-            b'\\' => at += 1,
-            b'\n' | b'\r' => return at,
-            b'[' => class = true,
-            b']' => class = false,
-            b'/' if !class => return at + 1,
-            _ => {}
-        }
-        at += 1;
-    }
-    at
-}
-
-/// Skips template text from `at`: returns where it ends and whether it ended at a `${`
-/// (rather than the closing backquote).
-fn template_text(bytes: &[u8], mut at: usize) -> (usize, bool) {
-    while let Some(&byte) = bytes.get(at) {
-        match byte {
-            b'\\' => at += 1,
-            b'`' => return (at + 1, false),
-            b'$' if bytes.get(at + 1) == Some(&b'{') => return (at + 2, true),
-            _ => {}
-        }
-        at += 1;
-    }
-    (at, false)
-}
-
-/// Where the line holding `at` ends (its line break, or the end of the text).
-fn line_end(bytes: &[u8], at: usize) -> usize {
-    bytes[at..]
-        .iter()
-        .position(|&b| b == b'\n' || b == b'\r')
-        .map_or(bytes.len(), |length| at + length)
-}
-
-fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    bytes
-        .get(from..)?
-        .windows(needle.len())
-        .position(|window| window == needle)
-        .map(|at| from + at)
 }
 
 #[cfg(test)]
@@ -445,11 +280,11 @@ mod tests {
     use super::nesting;
 
     fn depth(source: &str) -> usize {
-        nesting(source, usize::MAX).deepest
+        nesting(source, usize::MAX, false, 0).deepest
     }
 
     fn flatten(source: &str, limit: usize) -> String {
-        let flat = nesting(source, limit).flatten(source);
+        let flat = nesting(source, limit, false, 0).flatten(source);
         assert_eq!(flat.len(), source.len());
         flat
     }
@@ -528,12 +363,26 @@ mod tests {
         assert_eq!(flatten(source, 10), source);
         let flat = flatten(source, 1);
         // `x => (y)` is two deep too: a link of a chain and a group.
-        assert_eq!(flat, "f(g(0         ), `${0     }`)\nx => (0)");
+        assert_eq!(flat, "f(g(          ), `${0     }`)\nx => (0)");
         assert_eq!(depth(&flat), 2);
-        // Arrow parameters stay empty, an object or block is `{}`, line breaks stay.
+        // Arguments and parameters stay empty, an object or block is `{}`, expressions
+        // get a `0`; line breaks stay.
         assert_eq!(flatten("f(a, {\nb})", 1), "f(a, {\n })");
-        assert_eq!(flatten("f(é)", 0), "f(0 )");
-        assert_eq!(flatten("f(\n  a)", 0), "f(\n  0)");
+        assert_eq!(flatten("f(é)", 0), "f(  )");
+        assert_eq!(flatten("x = (\n  a)", 1), "x = (\n  0)");
+        assert_eq!(flatten("if (a) {}", 0), "if (0) {}");
+        for (params, limit) in [
+            ("function f(a) {}", 0),
+            ("x = function(a) {}", 1),
+            ("({ m(a) {} })", 2),
+        ] {
+            let flat = flatten(params, limit);
+            assert_eq!(flat, params.replace("(a)", "( )"), "{params}");
+        }
+        // Widened, the group around the innermost goes: here, an arrow's parameters.
+        let arrow = "f((a = [b]) => a)";
+        let flat = nesting(arrow, 3, false, 1).flatten(arrow);
+        assert_eq!(flat, "f((       ) => a)");
         // An unclosed group is blanked to the end.
         assert_eq!(flatten("a[b[c", 0), "a[0  ");
     }
@@ -569,6 +418,21 @@ mod tests {
             "if (a) {}      if (b) {}      if (c) {} else {}"
         );
         assert_eq!(flatten(chain, 2), chain);
-        assert!(nesting("a.else\nif (b) {}", 0).else_ifs.is_empty());
+        assert!(
+            nesting("a.else\nif (b) {}", 0, false, 0)
+                .else_ifs
+                .is_empty()
+        );
+        // The count is per chain: many short chains are not one long one.
+        let short = "if (a) {} else if (b) {}\n".repeat(10);
+        assert_eq!(flatten(&short, 2), short);
+        let nested = "if (a) { if (b) {} else if (c) {} } else if (d) {} else if (e) {}";
+        assert_eq!(flatten(nested, 2), nested);
+    }
+
+    #[test]
+    fn a_backslash_before_a_crlf_continues_a_string() {
+        assert_eq!(depth("x = 'a\\\r\n(b'\r\nf()"), 1);
+        assert_eq!(depth("x = \"a\\\r\n[b\"; f()"), 1);
     }
 }

@@ -18,6 +18,7 @@
 //! since React projects often keep JSX in `.js` files.
 
 mod depth;
+mod scan;
 
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
@@ -25,7 +26,7 @@ use oxc_ast::ast::{
     PropertyKey, Statement, TSInterfaceDeclaration, TSModuleBlock, TSNamespaceDeclarationBody,
     TSSignature, VariableDeclaration, VariableDeclarationKind,
 };
-use oxc_parser::{ParseOptions, Parser};
+use oxc_parser::{ParseOptions, Parser, ParserReturn};
 use oxc_span::{FileExtension, GetSpan, SourceType, Span};
 
 use kiln_plugin_sdk::parser::{LanguageParser, Outline, ParserInfo, Symbol, SymbolKind};
@@ -34,9 +35,9 @@ pub struct JavaScriptParser;
 
 const EXTENSIONS: &[&str] = &["js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx"];
 
-/// Code nested deeper than this (brackets, and chains such as `a ? b : c ? ...`) is
-/// blanked out before parsing (see [`depth`]): real code stays far below it, and oxc
-/// handles several times more within a WebAssembly stack.
+/// Code nested deeper than this (brackets, generics, and chains such as `a ? b : c ?
+/// ...`) is blanked out before parsing (see [`depth`]): real code stays far below it,
+/// and oxc handles several times more within a WebAssembly stack.
 const MAX_NESTING: usize = 128;
 
 impl LanguageParser for JavaScriptParser {
@@ -51,31 +52,8 @@ impl LanguageParser for JavaScriptParser {
         } else {
             "javascript"
         };
-        // Too deep for oxc's recursion (generated code, or a bundle of it): parse with the
-        // deepest groups blanked out. Offsets do not move, and the declarations an outline
-        // lists sit near the top, so the outline is the same save what was inside them.
-        let nesting = depth::nesting(source, MAX_NESTING);
-        let flattened;
-        let source = if nesting.too_deep() {
-            let message = format!(
-                "{path}: nested {} levels deep; parsed with the deepest parts left out",
-                nesting.deepest
-            );
-            kiln_plugin_sdk::log(kiln_plugin_sdk::LogLevel::Info, &message);
-            flattened = nesting.flatten(source);
-            flattened.as_str()
-        } else {
-            source
-        };
         let allocator = Allocator::default();
-        // CommonJS modules may `return` at top level.
-        let options = ParseOptions {
-            allow_return_outside_function: true,
-            ..ParseOptions::default()
-        };
-        let parsed = Parser::new(&allocator, source, source_type)
-            .with_options(options)
-            .parse();
+        let (source, parsed) = parse_flattened(&allocator, path, source, source_type);
         // oxc recovers from some errors and still builds the program; only give up when
         // nothing usable came out, so that a slip in a big file keeps its outline. (On
         // errors it cannot recover from it "panics": stops, with an empty program.)
@@ -101,6 +79,61 @@ impl LanguageParser for JavaScriptParser {
         outliner.statements(&parsed.program.body, None);
         Ok(Outline::new(language, outliner.symbols))
     }
+}
+
+/// Parses `source`, or what oxc's recursion can take of it, and returns the text parsed.
+///
+/// Code too deep for that (generated code, or a bundle of it) is parsed with the
+/// deepest groups blanked out. Offsets do not move, and the declarations an outline
+/// lists sit near the top, so the outline is the same save what was inside them.
+/// Should that leave code that does not parse (a `0` standing in for a group that is no
+/// expression), the groups around those are blanked instead.
+fn parse_flattened<'a>(
+    allocator: &'a Allocator,
+    path: &str,
+    source: &'a str,
+    source_type: SourceType,
+) -> (&'a str, ParserReturn<'a>) {
+    let typescript = source_type.is_typescript();
+    let nesting = depth::nesting(source, MAX_NESTING, typescript, 0);
+    if !nesting.too_deep() {
+        return (source, parse(allocator, source, source_type));
+    }
+    let message = format!(
+        "{path}: nested {} levels deep; parsed with the deepest parts left out",
+        nesting.deepest
+    );
+    kiln_plugin_sdk::log(kiln_plugin_sdk::LogLevel::Info, &message);
+    let flat = allocator.alloc_str(&nesting.flatten(source));
+    let parsed = parse(allocator, flat, source_type);
+    let errors = parsed.diagnostics.errors().count();
+    if errors == 0 {
+        return (flat, parsed);
+    }
+    let nesting = depth::nesting(source, MAX_NESTING, typescript, 1);
+    let wider = allocator.alloc_str(&nesting.flatten(source));
+    let retried = parse(allocator, wider, source_type);
+    if retried.diagnostics.errors().count() < errors {
+        (wider, retried)
+    } else {
+        (flat, parsed)
+    }
+}
+
+/// Parses `source` with oxc.
+fn parse<'a>(
+    allocator: &'a Allocator,
+    source: &'a str,
+    source_type: SourceType,
+) -> ParserReturn<'a> {
+    // CommonJS modules may `return` at top level.
+    let options = ParseOptions {
+        allow_return_outside_function: true,
+        ..ParseOptions::default()
+    };
+    Parser::new(allocator, source, source_type)
+        .with_options(options)
+        .parse()
 }
 
 /// oxc's source type for `path`, by its (case-insensitive) extension.
@@ -424,6 +457,7 @@ kiln_plugin_sdk::export_language_parser!(JavaScriptParser);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kiln_plugin_sdk::stack::on_small_stack;
 
     const BUDGET: usize = 1500;
 
@@ -511,6 +545,8 @@ mod tests {
             Some(scheduler)
         );
         assert_well_formed(path, source);
+        // Real code, generics and all, nests well within the limit.
+        assert!(!depth::nesting(source, MAX_NESTING, true, 0).too_deep());
     }
 
     #[test]
@@ -664,7 +700,7 @@ export type Id = string | number;
         let bundle = format!(
             "/*! charts v1.0.0 | synthetic test bundle */\n!function(g){{\"use strict\";{body}g.charts={{c0:c0}}}}(typeof globalThis<\"u\"?globalThis:this);\n"
         );
-        assert!(!depth::nesting(&bundle, MAX_NESTING).too_deep());
+        assert!(!depth::nesting(&bundle, MAX_NESTING, false, 0).too_deep());
         outline("out/vendor/charts.min.js", &bundle);
         assert_well_formed("out/vendor/charts.min.js", &bundle);
         // The same functions at top level are all listed.
@@ -702,6 +738,13 @@ export type Id = string | number;
         }
     }
 
+    /// Outlines `source` on a stack as small as a WebAssembly instance's: deep code must
+    /// neither overflow it nor fail.
+    fn symbols_on_a_small_stack(path: &'static str, source: &str) -> Vec<Symbol> {
+        let source = source.to_owned();
+        on_small_stack(move || outline(path, &source).symbols)
+    }
+
     /// Nesting too deep for oxc's recursive descent degrades to an outline of what is
     /// not too deep, instead of an error (or a crash).
     #[test]
@@ -723,16 +766,7 @@ export type Id = string | number;
             ("`${", "}`"),
         ] {
             let source = deep(open, close);
-            // Run on a thread with a small stack, like a WebAssembly instance's.
-            let symbols = std::thread::Builder::new()
-                .stack_size(1 << 20)
-                .spawn({
-                    let source = source.clone();
-                    move || outline("deep.js", &source).symbols
-                })
-                .unwrap()
-                .join()
-                .unwrap();
+            let symbols = symbols_on_a_small_stack("deep.js", &source);
             let names: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
             assert_eq!(names, ["before", "DATA", "After", "run", "tail"], "{open}");
             let data = find(&symbols, SymbolKind::Constant, "DATA").1;
@@ -769,15 +803,7 @@ export type Id = string | number;
             let source = format!(
                 "export function inside(x) {{\n  {chain}\n}}\n{chain}\nexport const VALUE = {value}\nclass After {{\n  run() {{ {chain} }}\n}}\n"
             );
-            let symbols = std::thread::Builder::new()
-                .stack_size(1 << 20)
-                .spawn({
-                    let source = source.clone();
-                    move || outline("deep.js", &source).symbols
-                })
-                .unwrap()
-                .join()
-                .unwrap();
+            let symbols = symbols_on_a_small_stack("deep.js", &source);
             let names: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
             assert_eq!(
                 names,
@@ -787,5 +813,67 @@ export type Id = string | number;
             );
             assert_well_formed("deep.js", &source);
         }
+    }
+
+    /// Blanking never leaves `0` where a parameter list stands: nesting made of function
+    /// expressions, methods and arrow functions still parses once flattened.
+    #[test]
+    fn flattened_parameter_lists_stay_valid() {
+        for link in [
+            "f(function(a){return ",
+            "f({m(a){return ",
+            "f((a)=>{return ",
+            "f(async function named(a, b){return ",
+            // Not known for parameters: the retry blanks the call around instead.
+            "f(function*(a){return ",
+        ] {
+            let close = if link.contains('{') && link.starts_with("f({") {
+                "}})"
+            } else {
+                "})"
+            };
+            let source = format!(
+                "export const x = {}0{};\nexport function after() {{}}\n",
+                link.repeat(64),
+                close.repeat(64)
+            );
+            let names: Vec<String> = symbols_on_a_small_stack("deep.js", &source)
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
+            assert_eq!(names, ["x", "after"], "{link}");
+        }
+    }
+
+    /// Flattening at the top level starts after the declarations before it, even with no
+    /// line break or `;` in between (minified code).
+    #[test]
+    fn top_level_flattening_keeps_earlier_declarations() {
+        let source = format!("function a(){{}}{}x;class B{{}}", "!".repeat(200));
+        let names: Vec<String> = symbols_on_a_small_stack("min.js", &source)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["a", "B"]);
+    }
+
+    /// TypeScript generics nest like brackets.
+    #[test]
+    fn deep_typescript_generics_keep_their_outline() {
+        let deep = format!("{}number{}", "Array<".repeat(5000), ">".repeat(5000));
+        let source = format!(
+            "export type T = {deep};\nexport function f(x: {deep}): void {{}}\nexport interface I {{\n  a: {deep};\n}}\nexport const after = 1;\n"
+        );
+        let names: Vec<String> = symbols_on_a_small_stack("deep.ts", &source)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["T", "f", "I", "a", "after"]);
+        // Comparisons are not generics, or only until their statement ends.
+        let comparisons = "const a = b < c, d = e > f;\nif (g < h) {}\nx = a<b && c>d\ny = a<b\n";
+        let (js, ts) = [false, true]
+            .map(|ts| depth::nesting(comparisons, 9, ts, 0).deepest)
+            .into();
+        assert_eq!((js, ts), (1, 2));
     }
 }

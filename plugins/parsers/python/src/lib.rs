@@ -15,18 +15,25 @@
 //! the members of such a class that do parse): an outline with a gap beats none. A
 //! file in which no statement parses on its own, or no symbol is found, is an error,
 //! reported as such.
+//!
+//! The parser's trees are as deep as the code, and dropping one recurses: so `scan`
+//! also blanks out what nests too deeply for a tree that the parser drops itself when
+//! a file fails to parse (see `depth`), and trees that parse are never dropped (see
+//! `kiln_plugin_sdk::stack`).
 
+mod depth;
 mod parse;
 mod recover;
 mod scan;
 
 use std::ops::Range;
 
+use kiln_plugin_sdk::stack::leak;
 use kiln_plugin_sdk::{
     LogLevel,
     parser::{LanguageParser, Outline, ParserInfo, Symbol, SymbolKind},
 };
-use parse::{leak, parse};
+use parse::parse;
 use rustpython_parser::ast::{self, Expr, Ranged, Stmt, text_size::TextRange};
 
 pub struct PythonParser;
@@ -278,7 +285,7 @@ kiln_plugin_sdk::export_language_parser!(PythonParser);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kiln_plugin_sdk::text::floor_char_boundary;
+    use kiln_plugin_sdk::{stack::on_small_stack, text::floor_char_boundary};
 
     const TEXTWRAP: &str = include_str!("../../corpus/textwrap.py");
     const CONTEXTLIB: &str = include_str!("../../corpus/contextlib.py");
@@ -723,15 +730,10 @@ class Fine:
         assert_eq!(PythonParser::info().extensions, ["py", "pyi", "pyw"]);
     }
 
-    /// Outlines `source` on a thread with a 1 MiB stack, as much as a WebAssembly
-    /// instance has: deep trees must neither overflow it nor fail.
+    /// Outlines `source` on a stack as small as a WebAssembly instance's: deep trees
+    /// must neither overflow it nor fail.
     fn outline_on_a_small_stack(source: String) -> Vec<Symbol> {
-        std::thread::Builder::new()
-            .stack_size(1 << 20)
-            .spawn(move || outline(&source))
-            .unwrap()
-            .join()
-            .unwrap()
+        on_small_stack(move || outline(&source))
     }
 
     #[test]
@@ -768,5 +770,47 @@ class Fine:
         assert_eq!(symbols.len(), 5001);
         assert_eq!(symbols[4999].name, "a4999");
         assert_eq!(symbols[5000].name, "last");
+    }
+
+    /// A deep tree, then syntax the parser does not know: the parser drops what it built
+    /// when it fails, so no statement may build a tree too deep to drop. The outline
+    /// comes from the statements that parse, spans from the source as written.
+    #[test]
+    fn a_deep_chain_then_a_syntax_error_keeps_its_outline() {
+        let terms = |operator: &str| vec!["a"; 20_000].join(operator);
+        let newer = "\n\ndef f[T = int](): pass\n";
+        for value in [
+            terms(" + "),
+            terms(" and "),
+            terms(" if b else "),
+            format!("{}1{}", "f(".repeat(5000), ")".repeat(5000)),
+            format!("{}1{}", "[".repeat(5000), "]".repeat(5000)),
+            format!("a{}", ".b".repeat(20_000)),
+            format!("a{}", "()".repeat(20_000)),
+            format!("{}a", "not ".repeat(20_000)),
+            format!("{}a", "lambda: ".repeat(20_000)),
+        ] {
+            let source = format!("ALL = {value}{newer}");
+            let symbols = outline_on_a_small_stack(source.clone());
+            let names: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(names, ["ALL", "f"], "{}", &value[..20]);
+            assert_eq!(
+                &source[symbols[0].start..symbols[0].end],
+                format!("ALL = {value}")
+            );
+        }
+        // A 5,000-arm `elif` chain, and a deep chain in a function, before the error.
+        let mut chain = String::from("if x == 0:\n    pass\n");
+        for i in 1..5000 {
+            chain += &format!("elif x == {i}:\n    pass\n");
+        }
+        let function = format!("def g():\n    return {}\n", terms(" + "));
+        for source in [chain, function] {
+            let names: Vec<String> = outline_on_a_small_stack(format!("{source}{newer}"))
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
+            assert_eq!(names.last().map(String::as_str), Some("f"));
+        }
     }
 }

@@ -9,15 +9,6 @@ use rustpython_parser::{
     text_size::TextSize,
 };
 
-/// Frees nothing: dropping a syntax tree recurses once per level of its nesting, and
-/// generated code nests deep (a 20,000-term `a + b + ...` is a left-leaning tree 20,000
-/// levels deep), enough to exhaust a WebAssembly stack. Each plugin call runs in a fresh
-/// instance that is thrown away afterwards, memory and all, so nothing is lost there;
-/// natively (tests, benchmarks) each parse leaks its tree.
-pub fn leak(tree: Vec<Stmt>) {
-    std::mem::forget(tree);
-}
-
 /// Why a parse failed: what, and where (a byte offset) when known.
 pub struct Failure {
     message: String,

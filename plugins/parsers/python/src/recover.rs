@@ -3,11 +3,11 @@
 
 use std::ops::Range;
 
-use kiln_plugin_sdk::{parser::SymbolKind, text::floor_char_boundary};
+use kiln_plugin_sdk::{parser::SymbolKind, stack::leak, text::floor_char_boundary};
 
 use crate::{
     Scope, Walker,
-    parse::{leak, parse},
+    parse::parse,
     scan::{self, Prepared},
 };
 

@@ -8,14 +8,23 @@
 //!
 //! The pass also finds where logical lines start (not inside a string, bracket or
 //! backslash continuation), from which [`blocks`] groups lines into statements for
-//! outlining what parses when the whole file does not.
+//! outlining what parses when the whole file does not; and it blanks out what nests
+//! too deeply for a tree (see [`crate::depth`]).
 
 use std::ops::Range;
 
+use kiln_plugin_sdk::{
+    nesting::{self, Offsets},
+    text::is_word,
+};
+
+use crate::depth::{self, Depth};
+
 /// The source as the parser should see it, and the starts of its logical lines.
 pub struct Prepared {
-    /// The source with the contents of f-strings and t-strings blanked out, and a
-    /// t-string's `t` prefix written `f`. Byte offsets are those of the source.
+    /// The source with the contents of f-strings and t-strings blanked out, a
+    /// t-string's `t` prefix written `f`, and what nests too deeply blanked out. Byte
+    /// offsets are those of the source.
     pub text: String,
     /// Byte offsets where logical lines start, in order; the first is 0.
     pub lines: Vec<usize>,
@@ -43,8 +52,9 @@ pub fn prepare(source: &str) -> Prepared {
     let mut text = bytes.to_vec();
     let mut lines = vec![0];
     let mut stack: Vec<Frame> = Vec::new();
-    // Brackets open in top-level code.
+    // Brackets open in top-level code, and how deeply that code nests.
     let mut depth = 0usize;
+    let mut nesting = Depth::default();
     let mut at = 0;
     while let Some(&byte) = bytes.get(at) {
         match stack.last_mut() {
@@ -68,6 +78,7 @@ pub fn prepare(source: &str) -> Prepared {
                         // Nested strings are inside their outermost one's text.
                         if stack.is_empty() {
                             blank(&mut text[start..at], triple);
+                            nesting.extend(at + length);
                         }
                         at += length;
                     }
@@ -109,6 +120,7 @@ pub fn prepare(source: &str) -> Prepared {
                         at = line_break_end(bytes, at);
                         if !in_field && *open == 0 {
                             lines.push(at);
+                            nesting.statement_end();
                         } else if starts_definition(&bytes[at..]) {
                             // No expression holds a `def` or `class` statement: a bracket
                             // or field was left open by a mistake. Resume at the
@@ -116,10 +128,14 @@ pub fn prepare(source: &str) -> Prepared {
                             stack.clear();
                             depth = 0;
                             lines.push(at);
+                            nesting.statement_end();
                         }
                     }
                     b'(' | b'[' | b'{' => {
                         *open += 1;
+                        if !in_field {
+                            nesting.open(at, byte);
+                        }
                         at += 1;
                     }
                     b'}' if in_field && *open == 0 => {
@@ -128,6 +144,9 @@ pub fn prepare(source: &str) -> Prepared {
                     }
                     b')' | b']' | b'}' => {
                         *open = open.saturating_sub(1);
+                        if !in_field {
+                            nesting.close(at);
+                        }
                         at += 1;
                     }
                     b':' if in_field && *open == 0 => {
@@ -135,30 +154,64 @@ pub fn prepare(source: &str) -> Prepared {
                         stack.push(Frame::Spec);
                         at += 1;
                     }
-                    b'\'' | b'"' => at = string(bytes, &mut text, &mut stack, at, at),
+                    b'\'' | b'"' => {
+                        let end = string(bytes, &mut text, &mut stack, at, at);
+                        if !in_field {
+                            nesting.string(at, end);
+                        }
+                        at = end;
+                    }
                     _ if is_word(byte) => {
                         let end = bytes[at..]
                             .iter()
                             .position(|&b| !is_word(b))
                             .map_or(bytes.len(), |length| at + length);
                         let prefix = is_prefix(&bytes[at..end]);
+                        let start = at;
                         at = match bytes.get(end) {
                             Some(b'\'' | b'"') if prefix => {
                                 string(bytes, &mut text, &mut stack, at, end)
                             }
                             _ => end,
                         };
+                        match (in_field, at == end) {
+                            (true, _) => {}
+                            (false, true) => nesting.word(start, end, &bytes[start..end]),
+                            (false, false) => nesting.string(start, at),
+                        }
                     }
-                    _ => at += 1,
+                    b' ' | b'\t' | b'\x0c' => at += 1,
+                    _ if in_field => at += 1,
+                    _ => {
+                        let end = at + operator_length(&bytes[at..]);
+                        nesting.operator(at, end, &bytes[at..end]);
+                        at = end;
+                    }
                 }
             }
         }
     }
+    depth::split_elif_chains(&mut text, &lines);
+    // Only ASCII replaced whole characters (see `blank`), so this is still UTF-8.
+    let text = String::from_utf8(text).unwrap_or_else(|_| source.to_owned());
     Prepared {
-        // Only ASCII replaced whole characters (see `blank`), so this is still UTF-8.
-        text: String::from_utf8(text).unwrap_or_else(|_| source.to_owned()),
+        text: nesting::apply(&text, &nesting.finish(), Offsets::Bytes),
         lines,
     }
+}
+
+/// Operators of more than one character, longest first.
+const OPERATORS: &[&[u8]] = &[
+    b"**=", b"//=", b">>=", b"<<=", b"...", b"**", b"//", b"<<", b">>", b"<=", b">=", b"==", b"!=",
+    b"->", b":=", b"+=", b"-=", b"*=", b"/=", b"%=", b"@=", b"&=", b"|=", b"^=",
+];
+
+/// How long the operator (or other punctuation) that `code` starts with is.
+fn operator_length(code: &[u8]) -> usize {
+    OPERATORS
+        .iter()
+        .find(|operator| code.starts_with(operator))
+        .map_or(1, |operator| operator.len())
 }
 
 /// A string literal with its prefix at `prefix` and its opening quote at `quote_at`:
@@ -208,8 +261,9 @@ fn string(
 fn plain_string_end(bytes: &[u8], mut at: usize, quote: u8, triple: bool) -> usize {
     while let Some(&byte) = bytes.get(at) {
         match byte {
-            // Even in a raw string a backslash keeps the next quote from closing it.
-            b'\\' => at += 2,
+            // Even in a raw string a backslash keeps the next quote from closing it, and
+            // continues the string past a line break (`\r\n` is one).
+            b'\\' => at = line_break_end(bytes, at + 1),
             _ if byte == quote && closes(bytes, at, quote, triple) => {
                 return at + if triple { 3 } else { 1 };
             }
@@ -222,11 +276,13 @@ fn plain_string_end(bytes: &[u8], mut at: usize, quote: u8, triple: bool) -> usi
 
 /// Where the escape at `at` in an f-string's text ends. `\N{DASH}` is one escape, not a
 /// field; before `{` or `}` the backslash stands alone and the brace opens or closes a
-/// field as usual; in a raw string only a quote or backslash is escaped.
+/// field as usual; in a raw string only a quote, a backslash or a line break (`\r\n` is
+/// one) is escaped.
 fn escape_end(bytes: &[u8], at: usize, raw: bool) -> usize {
     match bytes.get(at + 1) {
         Some(b'{' | b'}') => at + 1,
         Some(b'\\' | b'\'' | b'"') => at + 2,
+        Some(b'\n' | b'\r') => line_break_end(bytes, at + 1),
         Some(b'N') if !raw && bytes.get(at + 2) == Some(&b'{') => bytes[at..]
             .iter()
             .position(|&b| b == b'}')
@@ -271,11 +327,6 @@ fn is_prefix(word: &[u8]) -> bool {
         lower.as_slice(),
         b"r" | b"u" | b"b" | b"br" | b"rb" | b"f" | b"fr" | b"rf" | b"t" | b"tr" | b"rt"
     )
-}
-
-/// A byte of a name, keyword or number (any non-ASCII byte too: names may be Unicode).
-fn is_word(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii()
 }
 
 fn is_line_break(byte: Option<&u8>) -> bool {
@@ -386,6 +437,18 @@ mod tests {
         for (source, expected) in cases {
             assert_eq!(text(source), expected.replace('_', " "), "{source}");
         }
+    }
+
+    #[test]
+    fn a_backslash_before_a_crlf_continues_a_string() {
+        let source = "x = 'a\\\r\n(b'\r\ny = f'{a}\\\r\n{b}'\r\nz = 1\r\n";
+        let prepared = prepare(source);
+        let firsts: Vec<&str> = (prepared.lines.iter())
+            .filter_map(|&at| source.get(at..at + 1))
+            .collect();
+        assert_eq!(firsts, ["x", "y", "z"]);
+        let blank = "y = f'         '";
+        assert!(prepared.text.contains(blank), "{:?}", prepared.text);
     }
 
     #[test]

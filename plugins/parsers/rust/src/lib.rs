@@ -8,15 +8,21 @@
 //! Generated code can nest far deeper than hand-written code (a 20,000-term `A | B |
 //! ...` constant, a 5,000-arm `else if` chain), and syn recurses with the nesting.
 //! `prepare` blanks out function bodies and what is nested too deeply before syn
-//! parses; spans come from the tokens that bound each item (`spans`); and the tree is
-//! never dropped (see `leak`). So the plugin never runs out of stack.
+//! parses, so that no tree syn builds (and drops itself, when an item then fails to
+//! parse) is too deep; spans come from the tokens that bound each item (`spans`); and
+//! the tree is never dropped here (see `kiln_plugin_sdk::stack`). So the plugin never
+//! runs out of stack.
 
+mod lexer;
 mod prepare;
 mod spans;
 
 use std::ops::Range;
 
-use kiln_plugin_sdk::parser::{LanguageParser, Outline, ParserInfo, Symbol, SymbolKind};
+use kiln_plugin_sdk::{
+    parser::{LanguageParser, Outline, ParserInfo, Symbol, SymbolKind},
+    stack::leak,
+};
 use proc_macro2::Span;
 use syn::{
     Attribute, ImplItem, Item, TraitItem,
@@ -33,10 +39,17 @@ impl LanguageParser for RustParser {
 
     fn outline(_path: &str, source: &str) -> Result<Outline, String> {
         let text = blank_prelude(source);
-        // Without function bodies first; should blanking them go wrong somewhere (say,
-        // a brace in a const generic argument taken for a body), with them.
-        let parsed = syn::parse_str::<Items>(&prepare::prepare(&text, true))
-            .or_else(|_| syn::parse_str::<Items>(&prepare::prepare(&text, false)));
+        // Without function bodies first. An empty body is valid wherever a body is, but
+        // should a brace have been taken for a body wrongly (in a macro's tokens, say),
+        // try again with bodies: unless none was blanked, when that cannot help.
+        let blanked = prepare::prepare(&text, true);
+        let parsed = syn::parse_str::<Items>(&blanked).or_else(|error| {
+            let full = prepare::prepare(&text, false);
+            match full == blanked {
+                true => Err(error),
+                false => syn::parse_str::<Items>(&full),
+            }
+        });
         let outline = match parsed {
             Ok(Items(items)) => {
                 let mut collector = Collector {
@@ -62,17 +75,9 @@ impl LanguageParser for RustParser {
     }
 }
 
-/// Frees nothing: dropping a syntax tree recurses once per level of its nesting, and a
-/// generated expression chain is a tree 20,000 levels deep, enough to exhaust a
-/// WebAssembly stack. Each plugin call runs in a fresh instance that is thrown away
-/// afterwards, memory and all, so nothing is lost there; natively (tests, benchmarks)
-/// each parse leaks its tree.
-fn leak(items: Vec<Item>) {
-    std::mem::forget(items);
-}
-
 /// A file's items, parsed as `syn::File` does, but one by one so that when one fails
-/// to parse those before it are leaked rather than dropped (see [`leak`]). (A tree that
+/// to parse those before it are leaked rather than dropped (see [`leak`], which explains
+/// why). (A tree that
 /// syn drops itself, in an item that fails half-way, can still be too deep: only in
 /// code that does not compile.)
 struct Items(Vec<Item>);
@@ -161,8 +166,7 @@ impl Collector<'_> {
                 for field in &s.fields {
                     if let Some(name) = &field.ident {
                         // Printing a type for its span recurses with its nesting,
-                        // which `prepare` bounds; only an array length could hold a
-                        // long expression chain, which no real code does.
+                        // which `prepare` bounds (an array length's chains too).
                         let range = field.span().byte_range();
                         self.push(SymbolKind::Field, name.to_string(), range, Some(id));
                     }
@@ -258,7 +262,7 @@ kiln_plugin_sdk::export_language_parser!(RustParser);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kiln_plugin_sdk::parser::Parsed;
+    use kiln_plugin_sdk::{parser::Parsed, stack::on_small_stack};
 
     const BUDGET: usize = 1500;
 
@@ -293,6 +297,8 @@ mod tests {
         find(&parsed, SymbolKind::Impl, "impl From<E> for Error");
         find(&parsed, SymbolKind::Struct, "ErrorVTable");
         find(&parsed, SymbolKind::Function, "object_drop");
+        // Real code nests well within the budget: nothing but bodies is blanked.
+        assert_eq!(prepare::prepare(source, false), source);
     }
 
     #[test]
@@ -350,32 +356,46 @@ mod tests {
         // An error after a deep item: the items parsed before it are not dropped.
         let chain = vec!["1"; 20_000].join(" | ");
         let source = format!("const A: u64 = {chain};\nconst B: u8 = ;\n");
-        let error = std::thread::Builder::new()
-            .stack_size(1 << 20)
-            .spawn(move || RustParser::outline("a.rs", &source).unwrap_err())
-            .unwrap()
-            .join()
-            .unwrap();
+        let error = on_small_stack(move || RustParser::outline("a.rs", &source).unwrap_err());
         assert!(error.starts_with("line 2"), "{error}");
     }
 
-    /// Outlines `source` on a thread with a 1 MiB stack, as much as a WebAssembly
-    /// instance has: deep trees must neither overflow it nor fail.
+    /// A deep chain, then a syntax error in the same item: syn drops what it built of
+    /// the item, so the chain must reach it short enough to drop.
+    #[test]
+    fn a_deep_chain_then_a_syntax_error_is_an_error() {
+        let or = vec!["1"; 20_000].join(" | ");
+        let calls = format!("a{}", ".b()".repeat(20_000));
+        let casts = format!("1{}", " as u64".repeat(20_000));
+        for chain in [or, calls, casts] {
+            let source = format!("fn f() {{}}\nconst A: [u8; {chain}] = ;\n");
+            let error = on_small_stack(move || RustParser::outline("a.rs", &source));
+            assert!(error.is_err(), "{}", &chain[..20]);
+        }
+    }
+
+    /// `macro_rules!` bodies hold `fn name` without a body: that must not make a later
+    /// brace at the same depth a body.
+    #[test]
+    fn a_function_without_a_body_does_not_blank_later_braces() {
+        let source = "macro_rules! m { ($t:ty) => { fn f() -> $t } }\nmod a { mod b { struct S { x: u8 } } }\n";
+        let parsed = parse(source);
+        let (s, _) = find(&parsed, SymbolKind::Struct, "S");
+        assert_eq!(find(&parsed, SymbolKind::Field, "x").1.parent, Some(s));
+    }
+
+    /// Outlines `source` on a stack as small as a WebAssembly instance's: deep trees
+    /// must neither overflow it nor fail.
     fn names_on_a_small_stack(source: String) -> Vec<(SymbolKind, String)> {
-        std::thread::Builder::new()
-            .stack_size(1 << 20)
-            .spawn(move || {
-                let parsed = parse(&source);
-                assert_well_formed(&source, &parsed);
-                parsed
-                    .symbols
-                    .into_iter()
-                    .map(|s| (s.kind, s.name))
-                    .collect()
-            })
-            .unwrap()
-            .join()
-            .unwrap()
+        on_small_stack(move || {
+            let parsed = parse(&source);
+            assert_well_formed(&source, &parsed);
+            parsed
+                .symbols
+                .into_iter()
+                .map(|s| (s.kind, s.name))
+                .collect()
+        })
     }
 
     fn named(symbols: &[(SymbolKind, &str)]) -> Vec<(SymbolKind, String)> {
@@ -435,6 +455,48 @@ mod tests {
                 (SymbolKind::Method, "d"),
             ])
         );
+    }
+
+    /// Brackets, prefix operators, generics, pointers, references, closures and function
+    /// types all nest, and count in one budget.
+    #[test]
+    fn every_kind_of_nesting_counts_in_one_budget() {
+        let n = 5000;
+        for (typ, value) in [
+            (
+                "u8".into(),
+                format!("{}true{}", "!!!!!!!!!!!!!!!!(".repeat(40), ")".repeat(40)),
+            ),
+            (
+                format!("{}u8{}", "Vec<".repeat(n), ">".repeat(n)),
+                "0".into(),
+            ),
+            (format!("{}u8", "*const ".repeat(n)), "0".into()),
+            (format!("{}u8", "*mut ".repeat(n)), "0".into()),
+            (format!("{}u8", "&'a ".repeat(n)), "0".into()),
+            (format!("{}u8", "&'a mut ".repeat(n)), "0".into()),
+            (format!("{}u8", "fn() -> ".repeat(n)), "0".into()),
+            ("u8".into(), format!("{}1", "|a| ".repeat(n))),
+            ("u8".into(), format!("{}1", "move || ".repeat(n))),
+            ("u8".into(), format!("{}1", "&mut ".repeat(n))),
+            ("u8".into(), format!("a{}", " = b".repeat(n))),
+        ] {
+            let source = format!(
+                "type T = {typ};\nconst C: {typ} = {value};\nstruct After {{ field: Vec<{typ}> }}\n"
+            );
+            assert_eq!(
+                names_on_a_small_stack(source),
+                named(&[
+                    (SymbolKind::TypeAlias, "T"),
+                    (SymbolKind::Constant, "C"),
+                    (SymbolKind::Struct, "After"),
+                    (SymbolKind::Field, "field"),
+                ]),
+                "{} {}",
+                &typ[..2],
+                &value[..1]
+            );
+        }
     }
 
     /// Nesting too deep for syn's recursive descent degrades to an outline of what is

@@ -1,295 +1,254 @@
-//! Text passes before syn parses a file. Each replaces code by spaces and keeps every
-//! byte offset and line break, so that syn's spans stay spans of the source.
+//! A text pass before syn parses a file. It replaces code by spaces and keeps every byte
+//! offset and line break, so that syn's spans stay spans of the source.
 //!
-//! syn's parser recurses once per nested bracket and per prefix operator (`!!!!x`), and
-//! the trees it builds are as deep as the code: running out of stack kills the plugin
-//! call instead of returning an error. So:
+//! syn recurses with the nesting of the code — brackets, prefix operators (`!!x`),
+//! pointers and references (`*const *const T`, `&'a mut &'a mut T`), generic arguments,
+//! closures (`|a| |b| x`), function types (`fn() -> fn() -> T`), assignments — and the
+//! trees it builds are as deep, chains (`a | b | ...`, `a.b().c()`, `x as u8 as u16`)
+//! included: running out of stack kills the plugin call instead of returning an error.
+//! So:
 //!
 //! - function bodies are blanked out (`{ ... }` becomes `{     }`): no symbol comes from
 //!   inside one, and that is where generated code nests deepest (a 5,000-arm `else if`
 //!   chain, say), so syn neither parses nor builds any of it;
-//! - what is still nested more than [`MAX_NESTING`] brackets deep is blanked out
-//!   (`()`, `[]` and `{}` stay valid), and runs of more than [`MAX_PREFIX_OPERATORS`]
-//!   prefix operators are thinned out to that many.
+//! - the rest goes through a [`Flattener`], each construct costing what syn needs for
+//!   it: a group past the [`BUDGET`] loses its inside (a `_` stands in inside `[...]` and
+//!   `<...>`, since `[]` is no type; `()` and `{}` are valid empty), a prefix operator or
+//!   closure head past it is removed, and so is the rest of a chain past it.
 
-/// Groups nested deeper than this are blanked out. Outside function bodies (blanked
-/// anyway) real code stays far below it; each level costs syn several kilobytes of
-/// stack in a debug build.
-pub const MAX_NESTING: usize = 32;
+use kiln_plugin_sdk::nesting::{self, Flattener, Offsets};
 
-/// Longer runs of prefix operators (`!`, `-`, `*`, `&`, `&&`) are cut to this many.
-pub const MAX_PREFIX_OPERATORS: usize = 32;
+use crate::lexer::{self, Kind, Token};
+
+/// Stack for the nesting outside function bodies: far more than real code needs, and
+/// half of what a plugin has.
+const BUDGET: usize = 512 * 1024;
+
+// What syn needs per level of each construct, in bytes of stack, as measured (on a
+// 1 MiB stack, unoptimised) with a little to spare.
+/// A bracket: `(`, `[`, `{`.
+const BRACKET: usize = 16 * 1024;
+/// A generic argument list: `Vec<`.
+const GENERIC: usize = 56 * 1024;
+/// A pointer or reference: `*const`, `&'a mut`, `&`.
+const POINTER: usize = 32 * 1024;
+/// A function type's return type: `fn() ->`.
+const RETURN: usize = 40 * 1024;
+/// A closure's head: `|a|`, `move ||`.
+const CLOSURE: usize = 16 * 1024;
+/// A prefix operator (`!`, `-`), or an assignment (`a = b = c` nests to the right).
+const PREFIX: usize = 8 * 1024;
+/// A link of a chain (`+ b`, `.b()`, `as u8`): syn builds it in a loop, but the tree
+/// drops by recursion.
+const LINK: usize = 256;
+
+/// Keywords after which an expression or type starts, so that a `-`, `*`, `&` or `|`
+/// after them is a prefix rather than a binary operator.
+const KEYWORDS: &[&[u8]] = &[
+    b"async", b"box", b"break", b"const", b"dyn", b"else", b"enum", b"for", b"if", b"impl", b"in",
+    b"let", b"match", b"move", b"mut", b"pub", b"ref", b"return", b"static", b"struct", b"trait",
+    b"type", b"unsafe", b"use", b"where", b"while", b"yield",
+];
 
 /// `source` with nesting too deep for syn blanked out, and function bodies too when
 /// `bodies` is set (see the module's documentation).
 pub fn prepare(source: &str, bodies: bool) -> String {
-    let mut text = source.as_bytes().to_vec();
-    let mut depth = 0usize;
-    // The group being blanked: the depth outside it and where its inside starts.
-    let mut blanking: Option<(usize, usize)> = None;
-    // After `fn name`: the depth at which its body (or the `;` of a declaration) comes.
-    let mut function: Option<usize> = None;
-    let mut after_fn = false;
-    // The current run of prefix operators.
-    let mut run: Vec<(usize, usize)> = Vec::new();
-    for token in Lexer::new(source.as_bytes()) {
-        if token.kind != Kind::Prefix {
-            thin(&mut text, &run);
-            run.clear();
-        }
-        match token.kind {
+    let tokens = lexer::tokens(source);
+    let mut pass = Pass {
+        source: source.as_bytes(),
+        tokens: &tokens,
+        flattener: Flattener::new(BUDGET),
+        bodies,
+        operand: false,
+        function: None,
+    };
+    let mut at = 0;
+    while at < tokens.len() {
+        at = pass.token(at);
+    }
+    let blanks = pass.flattener.finish(source.len());
+    nesting::apply(source, &blanks, Offsets::Bytes)
+}
+
+struct Pass<'a> {
+    source: &'a [u8],
+    tokens: &'a [Token],
+    flattener: Flattener,
+    bodies: bool,
+    /// Whether the last token ended an operand: then `-`, `*`, `&`, `|` are binary.
+    operand: bool,
+    /// After `fn name`: the depth at which its body (or the `;` of a declaration) comes.
+    function: Option<usize>,
+}
+
+impl<'a> Pass<'a> {
+    fn text(&self, token: &Token) -> &'a [u8] {
+        &self.source[token.start..token.end]
+    }
+
+    /// Reports the token at `index` (and any it makes one unit with); returns the index
+    /// of the next.
+    fn token(&mut self, index: usize) -> usize {
+        let token = self.tokens[index];
+        let text = self.text(&token);
+        let (operand, next) = match token.kind {
+            Kind::Ident if text == b"as" => {
+                self.flattener.link(token.start, LINK);
+                (false, index + 1)
+            }
+            Kind::Ident if text == b"move" && self.closure_end(index + 1).is_some() => {
+                return self.closure(index, index + 1);
+            }
+            Kind::Ident => {
+                let after_fn = index > 0 && self.text(&self.tokens[index - 1]) == b"fn";
+                if after_fn {
+                    self.function = Some(self.flattener.depth());
+                }
+                (!KEYWORDS.contains(&text), index + 1)
+            }
+            Kind::Literal | Kind::Lifetime => (true, index + 1),
             Kind::Open => {
-                let body = function == Some(depth) && source.as_bytes()[token.start] == b'{';
-                if body {
-                    function = None;
-                }
-                if blanking.is_none() && ((bodies && body) || depth == MAX_NESTING) {
-                    blanking = Some((depth, token.end));
-                }
-                depth += 1;
+                self.open(&token, text[0]);
+                (false, index + 1)
             }
             Kind::Close => {
-                depth = depth.saturating_sub(1);
-                if let Some((outside, start)) = blanking
-                    && outside == depth
-                {
-                    blank(&mut text[start..token.start]);
-                    blanking = None;
+                self.flattener.close(token.start);
+                if self.function > Some(self.flattener.depth()) {
+                    // The function named was no item: a `macro_rules!` pattern, say.
+                    self.function = None;
+                }
+                if text == b"}" {
+                    // A block or an item ends: what follows is a new statement.
+                    self.flattener.end_expression(token.end);
+                }
+                (text != b"}", index + 1)
+            }
+            Kind::Punct => return self.punct(index, text),
+        };
+        self.operand = operand;
+        next
+    }
+
+    fn open(&mut self, token: &Token, bracket: u8) {
+        let depth = self.flattener.depth();
+        let body = bracket == b'{' && self.function == Some(depth);
+        if body {
+            self.function = None;
+        }
+        let placeholder = (bracket == b'[').then_some('_');
+        let blank = body && self.bodies;
+        (self.flattener).open(token.end, BRACKET, placeholder, false, blank);
+    }
+
+    fn punct(&mut self, index: usize, text: &'a [u8]) -> usize {
+        let token = self.tokens[index];
+        let (start, operand) = (token.start, self.operand);
+        self.operand = false;
+        match text {
+            b";" => {
+                self.flattener.end_statement(start);
+                if self.function == Some(self.flattener.depth()) {
+                    self.function = None;
                 }
             }
-            Kind::Prefix if blanking.is_none() => run.push((token.start, token.end)),
-            Kind::Punct if function == Some(depth) && source.as_bytes()[token.start] == b';' => {
-                function = None;
+            b"," | b"=>" => self.flattener.end_expression(start),
+            b"=" => self.flattener.assign(start, PREFIX),
+            b"->" => self.flattener.link(start, RETURN),
+            b"?" => {
+                self.flattener.link(start, LINK);
+                self.operand = true;
             }
-            Kind::Ident if after_fn => function = Some(depth),
-            _ => {}
+            b"<" if self.closes_operand(index) => self.flattener.link(start, LINK),
+            b"<" => (self.flattener).open(token.end, GENERIC, Some('_'), true, false),
+            _ if text.starts_with(b">") => self.greater(start, text),
+            b"|" | b"||" if !operand && self.closure_end(index).is_some() => {
+                return self.closure(index, index);
+            }
+            b"!" | b"-" | b"*" | b"&" | b"&&" if !operand => return self.prefix(index, text),
+            // A macro call's `!` (`vec![]`); a path's `::`, a type's `:`, and so on.
+            b"!" | b"::" | b":" | b"#" | b"$" | b"@" => {}
+            _ => self.flattener.link(start, LINK),
         }
-        after_fn = token.kind == Kind::Ident && &source.as_bytes()[token.start..token.end] == b"fn";
+        index + 1
     }
-    thin(&mut text, &run);
-    if let Some((_, start)) = blanking {
-        blank(&mut text[start..]);
-    }
-    // Only whole characters were replaced, by ASCII spaces, so this is still UTF-8.
-    String::from_utf8(text).unwrap_or_else(|_| source.to_owned())
-}
 
-/// Blanks out the operators of `run` past the first [`MAX_PREFIX_OPERATORS`], but the
-/// first one (which may be a binary operator, as in `a & !!!!b`).
-fn thin(text: &mut [u8], run: &[(usize, usize)]) {
-    let excess = run.len().saturating_sub(MAX_PREFIX_OPERATORS);
-    for &(start, end) in run.iter().skip(1).take(excess) {
-        blank(&mut text[start..end]);
-    }
-}
-
-/// Replaces all but line breaks by spaces.
-fn blank(text: &mut [u8]) {
-    for byte in text {
-        if *byte != b'\n' && *byte != b'\r' {
-            *byte = b' ';
+    /// Whether the token before `index` is a literal or a closing `)` or `]`, after
+    /// which a `<` compares (after a name it opens generics, or compares: counting it
+    /// as generics costs no more than a soft level until the statement ends).
+    fn closes_operand(&self, index: usize) -> bool {
+        index > 0 && {
+            let before = self.tokens[index - 1];
+            before.kind == Kind::Literal || matches!(self.text(&before), b")" | b"]")
         }
     }
-}
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Ident,
-    /// A literal or a lifetime.
-    Literal,
-    Open,
-    Close,
-    /// An operator that may be a prefix one: `!`, `-`, `*`, `&`, `&&`.
-    Prefix,
-    Punct,
-}
-
-#[derive(Debug)]
-struct Token {
-    kind: Kind,
-    start: usize,
-    end: usize,
-}
-
-/// Rust's tokens, as far as the passes need them: comments are skipped, and literals
-/// (strings, raw strings, characters) are single tokens whatever they hold.
-struct Lexer<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Lexer<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Self { bytes, at: 0 }
+    /// `>`, `>>`, `>=`, `>>=`: each `>` closes a generic's `<` if one is open; what
+    /// is left is a comparison, a shift or an assignment.
+    fn greater(&mut self, start: usize, text: &[u8]) {
+        let closers = text.iter().take_while(|&&b| b == b'>').count();
+        let closed = (0..closers)
+            .take_while(|&i| self.flattener.close_soft(start + i))
+            .count();
+        if closed < text.len() {
+            let cost = if closed == closers { PREFIX } else { LINK };
+            self.flattener.link(start + closed, cost);
+        } else {
+            self.operand = true;
+        }
     }
 
-    fn byte(&self, at: usize) -> Option<u8> {
-        self.bytes.get(at).copied()
-    }
-
-    /// Where the token starting at `start` with `byte` ends, and what it is.
-    fn token(&self, start: usize, byte: u8) -> (Kind, usize) {
-        let next = self.byte(start + 1);
-        match byte {
-            b'(' | b'[' | b'{' => (Kind::Open, start + 1),
-            b')' | b']' | b'}' => (Kind::Close, start + 1),
-            b'"' => (Kind::Literal, self.string_end(start + 1)),
-            b'\'' => (Kind::Literal, self.quote_end(start)),
-            b'0'..=b'9' => {
-                let mut end = self.word_end(start);
-                // `1.5`, but not `1..2` or `x.0.method()`.
-                while self.byte(end) == Some(b'.')
-                    && self.byte(end + 1).is_some_and(|b| b.is_ascii_digit())
-                {
-                    end = self.word_end(end + 1);
+    /// A prefix operator, pointer or reference at `index` with what belongs to it
+    /// (`*const`, `&'a mut`), as one unit; returns the index after it.
+    fn prefix(&mut self, index: usize, text: &[u8]) -> usize {
+        let mut next = index + 1;
+        let cost = match text {
+            b"!" | b"-" => PREFIX,
+            _ => {
+                let kind = |at: usize| self.tokens.get(at).map(|t| (t.kind, self.text(t)));
+                if matches!(kind(next), Some((Kind::Lifetime, _))) {
+                    next += 1;
                 }
-                (Kind::Literal, end)
+                if matches!(kind(next), Some((Kind::Ident, b"const" | b"mut"))) {
+                    next += 1;
+                }
+                POINTER * text.len()
             }
-            _ if is_word(byte) => self.word(start),
-            b'&' if next == Some(b'&') && self.byte(start + 2) == Some(b'=') => {
-                (Kind::Punct, start + 3)
-            }
-            b'&' if next == Some(b'&') => (Kind::Prefix, start + 2),
-            b'!' | b'-' | b'*' | b'&' if next == Some(b'=') => (Kind::Punct, start + 2),
-            b'-' if next == Some(b'>') => (Kind::Punct, start + 2),
-            b'!' | b'-' | b'*' | b'&' => (Kind::Prefix, start + 1),
-            _ => (Kind::Punct, start + 1),
-        }
+        };
+        let end = self.tokens[next - 1].end;
+        self.flattener.prefix(self.tokens[index].start, end, cost);
+        next
     }
 
-    /// A name, keyword, or a literal with a prefix: `b"…"`, `r#"…"#`, `c"…"`, `b'x'`.
-    fn word(&self, start: usize) -> (Kind, usize) {
-        let end = self.word_end(start);
-        let word = &self.bytes[start..end];
-        match (word, self.byte(end)) {
-            (b"b" | b"c", Some(b'"')) => (Kind::Literal, self.string_end(end + 1)),
-            (b"b", Some(b'\'')) => (Kind::Literal, self.quote_end(end)),
-            (b"r" | b"br" | b"cr", Some(b'"' | b'#')) => match self.raw_string_end(end) {
-                Some(end) => (Kind::Literal, end),
-                // `r#name`, a raw identifier.
-                None => (Kind::Ident, self.word_end(end + 1)),
-            },
-            _ => (Kind::Ident, end),
-        }
-    }
-
-    fn word_end(&self, start: usize) -> usize {
-        self.bytes[start..]
-            .iter()
-            .position(|&b| !is_word(b))
-            .map_or(self.bytes.len(), |length| start + length)
-    }
-
-    /// The end of a string whose text starts at `at`: after the closing quote.
-    fn string_end(&self, mut at: usize) -> usize {
-        while let Some(byte) = self.byte(at) {
-            match byte {
-                b'\\' => at += 2,
-                b'"' => return at + 1,
-                _ => at += 1,
-            }
-        }
-        self.bytes.len()
-    }
-
-    /// The end of the raw string whose `#`s (if any) start at `at`, or `None` when no
-    /// quote follows them.
-    fn raw_string_end(&self, at: usize) -> Option<usize> {
-        let hashes = self.bytes[at..].iter().take_while(|&&b| b == b'#').count();
-        if self.byte(at + hashes) != Some(b'"') {
-            return None;
-        }
-        let mut close = vec![b'"'];
-        close.extend(std::iter::repeat_n(b'#', hashes));
-        let text = at + hashes + 1;
-        Some(
-            self.bytes[text..]
-                .windows(close.len())
-                .position(|window| window == close.as_slice())
-                .map_or(self.bytes.len(), |length| text + length + close.len()),
-        )
-    }
-
-    /// The end of a character literal (`'x'`, `'\n'`, `'é'`) or lifetime (`'a`) that
-    /// starts at the quote at `quote`.
-    fn quote_end(&self, quote: usize) -> usize {
-        let rest = &self.bytes[quote + 1..];
-        if rest.first() == Some(&b'\\') {
-            // An escape: up to the closing quote (`'\u{1F600}'` is the longest).
-            return rest
-                .iter()
-                .skip(2)
-                .position(|&b| b == b'\'')
-                .map_or(self.bytes.len(), |length| quote + 1 + 2 + length + 1);
-        }
-        let width = rest.first().map_or(1, |&b| utf8_width(b));
-        if rest.get(width) == Some(&b'\'') {
-            return quote + 1 + width + 1;
-        }
-        self.word_end(quote + 1)
-    }
-
-    /// Where the comment or whitespace at `at` ends, if there is one.
-    fn trivia_end(&self, at: usize) -> Option<usize> {
-        let byte = self.byte(at)?;
-        if byte.is_ascii_whitespace() {
-            return Some(at + 1);
-        }
-        match (byte, self.byte(at + 1)) {
-            (b'/', Some(b'/')) => Some(
-                self.bytes[at..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(self.bytes.len(), |length| at + length),
-            ),
-            (b'/', Some(b'*')) => {
-                // Block comments nest.
-                let (mut depth, mut at) = (1, at + 2);
-                while depth > 0 && at < self.bytes.len() {
-                    match (self.bytes[at], self.byte(at + 1)) {
-                        (b'/', Some(b'*')) => (depth, at) = (depth + 1, at + 2),
-                        (b'*', Some(b'/')) => (depth, at) = (depth - 1, at + 2),
-                        _ => at += 1,
+    /// Where the closure head whose first `|` (or `||`) is at `index` ends: the index
+    /// of its closing `|`, if it has one.
+    fn closure_end(&self, index: usize) -> Option<usize> {
+        let first = self.tokens.get(index)?;
+        match self.text(first) {
+            b"||" => Some(index),
+            b"|" => {
+                let mut depth = 0usize;
+                for (at, token) in self.tokens.iter().enumerate().skip(index + 1) {
+                    match token.kind {
+                        Kind::Open => depth += 1,
+                        Kind::Close => depth = depth.checked_sub(1)?,
+                        _ if depth == 0 && self.text(token) == b"|" => return Some(at),
+                        _ => {}
                     }
                 }
-                Some(at.min(self.bytes.len()))
+                None
             }
             _ => None,
         }
     }
-}
 
-impl Iterator for Lexer<'_> {
-    type Item = Token;
-
-    fn next(&mut self) -> Option<Token> {
-        while let Some(end) = self.trivia_end(self.at) {
-            self.at = end;
-        }
-        let start = self.at;
-        let byte = self.byte(start)?;
-        let (kind, end) = self.token(start, byte);
-        self.at = end.clamp(start + 1, self.bytes.len());
-        Some(Token {
-            kind,
-            start,
-            end: self.at,
-        })
-    }
-}
-
-/// A byte of a name, keyword or number (any non-ASCII byte too: names may be Unicode).
-fn is_word(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'_' || !byte.is_ascii()
-}
-
-/// How many bytes the UTF-8 character starting with `first` takes.
-fn utf8_width(first: u8) -> usize {
-    match first {
-        0xf0.. => 4,
-        0xe0.. => 3,
-        0xc0.. => 2,
-        _ => 1,
+    /// A closure head from the token at `first` (its `move` or `|`), whose first `|` is
+    /// at `head`, to its closing `|`, as one prefix unit; returns the index after it.
+    fn closure(&mut self, first: usize, head: usize) -> usize {
+        let last = self.closure_end(head).unwrap_or(head);
+        let (start, end) = (self.tokens[first].start, self.tokens[last].end);
+        self.flattener.prefix(start, end, CLOSURE);
+        self.operand = false;
+        last + 1
     }
 }
 
@@ -301,7 +260,7 @@ mod tests {
     fn blanks_function_bodies_only() {
         let source = |a: &str, b: &str, c: &str| {
             format!(
-                "fn f(x: [u8; 2]) -> u8 {{{a}}}\ntrait T {{ fn g(); fn h() {{{b}}} }}\nconst C: u8 = {{ 1 }};\nstatic F: fn(u8) = |x| {{ x }};\nfn é<const N: usize>() where [(); N]: {{{c}}}\n"
+                "fn f(x: [u8; 2]) -> u8 {{{a}}}\ntrait T {{ fn g(); fn h() {{{b}}} }}\nconst C: u8 = {{ 1 }};\nstatic F: fn(u8) = |x| {{ x }};\nfn é<const N: usize>() -> A<{{ N }}> where [(); N]: {{{c}}}\n"
             )
         };
         let bodies = [" x[0] ", " 1 ", "\n    'a: loop { break 'a; }\n"];
@@ -337,21 +296,54 @@ mod tests {
     }
 
     #[test]
-    fn bounds_nesting_and_prefix_operators() {
+    fn bounds_nesting_with_valid_placeholders() {
+        // That many groups fit, and the next is blanked inside.
+        let levels = BUDGET / BRACKET + 1;
         let deep = format!("const A: u8 = {}1{};", "(".repeat(100), ")".repeat(100));
         let text = prepare(&deep, true);
-        let open = MAX_NESTING + 1;
-        assert!(text.starts_with(&format!("const A: u8 = {}", "(".repeat(open))));
-        assert!(text.ends_with(&format!("{};", ")".repeat(open))));
-        assert_eq!(text.matches('(').count(), open);
+        assert!(text.starts_with(&format!("const A: u8 = {}", "(".repeat(levels))));
+        assert_eq!(text.matches('(').count(), levels);
         assert!(!text.contains('1'));
+        // `[]` is no type: `_` stands in for what was inside.
+        let deep = format!("type T = {}u8{};", "[".repeat(100), "; 1]".repeat(100));
+        let text = prepare(&deep, true);
+        assert_eq!(text.matches('[').count(), levels);
+        assert!(text.contains(" _]; 1]"), "{text}");
+        let generics = format!("type T = {}u8{};", "Vec<".repeat(100), ">".repeat(100));
+        let text = prepare(&generics, true);
+        let levels = BUDGET / GENERIC + 1;
+        assert_eq!(text.matches('<').count(), levels);
+        assert!(
+            text.ends_with(&format!(" _{};", ">".repeat(levels))),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn thins_prefix_units_and_cuts_long_chains() {
         let nots = format!("const B: bool = a & {}b;", "!".repeat(100));
         let text = prepare(&nots, true);
-        assert_eq!(text.matches('!').count(), MAX_PREFIX_OPERATORS - 1);
-        assert!(text.starts_with("const B: bool = a & "));
-        assert!(text.ends_with("!b;"));
-        // Compound operators are not prefix operators.
-        let compound = "x != -y; a -= *b; c && !d; f() -> &&e;";
-        assert_eq!(prepare(compound, true), compound);
+        assert_eq!(text.matches('!').count(), (BUDGET - LINK) / PREFIX);
+        assert!(text.starts_with("const B: bool = a & !"));
+        let pointers = format!("type P = {}u8;", "*const ".repeat(100));
+        let text = prepare(&pointers, true);
+        assert_eq!(text.matches("*const").count(), BUDGET / POINTER);
+        assert!(text.ends_with("       u8;"));
+        let closures = format!("const F: u8 = {}1;", "move |a, (b, c)| ".repeat(100));
+        let text = prepare(&closures, true);
+        assert_eq!(text.matches("move").count(), BUDGET / CLOSURE);
+        // The chain keeps what fits and loses the rest, up to the `;`.
+        let chain = format!(
+            "const C: u8 = {};\nconst D: u8 = 1;",
+            vec!["1"; 5000].join(" | ")
+        );
+        let text = prepare(&chain, true);
+        let kept = BUDGET / LINK;
+        assert_eq!(text.matches('|').count(), kept);
+        assert!(text.contains(" 1                "));
+        assert!(text.ends_with(";\nconst D: u8 = 1;"));
+        // Binary operators are not prefixes, and comparisons are no generics.
+        let binary = "const X: bool = a != -b && *c < d && e-f > g && h &&i;";
+        assert_eq!(prepare(binary, true), binary);
     }
 }
