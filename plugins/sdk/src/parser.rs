@@ -66,12 +66,35 @@ pub struct Parsed {
     pub chunks: Vec<Chunk>,
 }
 
+/// The longest symbol name Kiln accepts, in bytes.
+pub const MAX_NAME_BYTES: usize = 512;
+
+/// Whether Kiln accepts `name`: at most [`MAX_NAME_BYTES`] long, without control
+/// characters (line breaks among them).
+pub fn acceptable_name(name: &str) -> bool {
+    name.len() <= MAX_NAME_BYTES && !name.contains(char::is_control)
+}
+
+/// `name` made acceptable: a name taken from source text may span lines (with any line
+/// ending), which become spaces, and be of any length.
+pub fn clean_name(name: &str) -> String {
+    let words: Vec<String> = name
+        .split(char::is_whitespace)
+        .map(|word| word.replace(char::is_control, ""))
+        .filter(|word| !word.is_empty())
+        .collect();
+    let mut clean = words.join(" ");
+    clean.truncate(crate::text::floor_char_boundary(&clean, MAX_NAME_BYTES));
+    clean
+}
+
 impl Parsed {
-    /// Checks the contract of `wit/parser.wit` against `source`: symbol spans within
-    /// the source on character boundaries, parents before their children, chunks that
-    /// tile the source from its first byte to its last, each within `max_chunk_bytes`
-    /// unless it holds no whitespace to cut at (one over-long token). Kiln refuses an
-    /// answer that fails this; plugin authors call it in their tests.
+    /// Checks the contract of `wit/parser.wit` against `source`: symbol names of one
+    /// line, spans within the source on character boundaries, parents before their
+    /// children, chunks that tile the source from its first byte to its last, each
+    /// within `max_chunk_bytes` unless it holds no whitespace to cut at (one over-long
+    /// token). Kiln refuses an answer that fails this; plugin authors call it in their
+    /// tests.
     pub fn check(&self, source: &str, max_chunk_bytes: usize) -> Result<(), String> {
         let in_source = |start: usize, end: usize| {
             start <= end
@@ -80,6 +103,11 @@ impl Parsed {
                 && source.is_char_boundary(end)
         };
         for (index, symbol) in self.symbols.iter().enumerate() {
+            if !acceptable_name(&symbol.name) {
+                return Err(format!(
+                    "symbol {index} has an over-long or control-character name"
+                ));
+            }
             if !in_source(symbol.start, symbol.end) {
                 return Err(format!(
                     "symbol {index} span {}..{} is not a range of the {} bytes of source",
@@ -156,8 +184,14 @@ pub trait LanguageParser {
     /// The file's language and symbols, in source order, parents before children.
     fn outline(path: &str, source: &str) -> Result<Outline, String>;
 
+    /// The outline with names made acceptable ([`clean_name`]), and chunks cut along it.
     fn parse(path: &str, source: &str, max_chunk_bytes: usize) -> Result<Parsed, String> {
-        let outline = Self::outline(path, source)?;
+        let mut outline = Self::outline(path, source)?;
+        for symbol in &mut outline.symbols {
+            if !acceptable_name(&symbol.name) {
+                symbol.name = clean_name(&symbol.name);
+            }
+        }
         let chunks = crate::chunking::chunk(source, &outline.symbols, max_chunk_bytes);
         Ok(Parsed {
             language: outline.language,
@@ -267,5 +301,41 @@ pub mod wit {
             SymbolKind::Heading => wit::SymbolKind::Heading,
             SymbolKind::Other => wit::SymbolKind::Other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_one_line_of_bounded_length() {
+        assert_eq!(clean_name("a\rb\r\n c\n\td\u{0}e\u{7f}"), "a b c de");
+        let long = clean_name(&"é word".repeat(200));
+        assert!(
+            long.len() <= MAX_NAME_BYTES && long.starts_with("é word"),
+            "{long}"
+        );
+        assert_eq!(clean_name(&"x".repeat(600)).len(), MAX_NAME_BYTES);
+        // The checks Kiln makes: such names are refused.
+        let symbol = |name: &str| Symbol {
+            kind: SymbolKind::Heading,
+            name: name.to_owned(),
+            start: 0,
+            end: 1,
+            parent: None,
+        };
+        let parsed = |name: &str| Parsed {
+            language: "text".into(),
+            symbols: vec![symbol(name)],
+            chunks: vec![Chunk {
+                start: 0,
+                end: 1,
+                symbol: Some(0),
+            }],
+        };
+        assert!(parsed("a b").check("x", 64).is_ok());
+        assert!(parsed("a\rb").check("x", 64).is_err());
+        assert!(parsed(&"x".repeat(513)).check("x", 64).is_err());
     }
 }

@@ -7,6 +7,7 @@
 use kiln_plugin_sdk::{
     chunking,
     parser::{LanguageParser, Outline, Parsed, ParserInfo, Symbol, SymbolKind},
+    text,
 };
 
 pub struct GenericParser;
@@ -143,7 +144,14 @@ fn blocks(source: &str) -> Vec<Symbol> {
     let mut blocks: Vec<Symbol> = Vec::new();
     let mut offset = 0;
     let mut previous: Option<&str> = None;
-    for line in source.split_inclusive('\n') {
+    // Lines end at a LF, a CRLF or a bare CR (classic Mac files).
+    let ends = text::line_breaks(source).chain(std::iter::once(source.len()));
+    let lines = ends.scan(0, |start, end| {
+        let line = &source[*start..end];
+        *start = end;
+        Some(line)
+    });
+    for line in lines.filter(|line| !line.is_empty()) {
         let starts_block = !line.trim().is_empty()
             && !line.starts_with(char::is_whitespace)
             && previous.is_none_or(|above| {
@@ -186,6 +194,7 @@ mod tests {
         assert_eq!(GenericParser::language("notes"), "text");
     }
 
+    /// With any line ending: LF, CRLF or a bare CR (classic Mac files).
     #[test]
     fn cuts_between_top_level_blocks() {
         let function = |name: &str| {
@@ -194,23 +203,30 @@ mod tests {
                 "    work();\n".repeat(8)
             )
         };
-        let source = format!(
+        let lf = format!(
             "#include <stdio.h>\n\n{}{}",
             function("one"),
             function("two")
         );
-        let parsed = GenericParser::parse("main.c", &source, 150).unwrap();
-        assert_eq!(parsed.language, "c");
-        let texts: Vec<&str> = parsed
-            .chunks
-            .iter()
-            .map(|c| &source[c.start..c.end])
-            .collect();
-        assert_eq!(texts.concat(), source);
-        assert!(
-            texts.iter().any(|t| t.starts_with("int two(void)")),
-            "{texts:#?}"
-        );
-        assert!(parsed.chunks.iter().all(|c| c.end - c.start <= 150));
+        for ending in ["\n", "\r\n", "\r"] {
+            let source = lf.replace('\n', ending);
+            let starts: Vec<&str> = blocks(&source)
+                .iter()
+                .map(|block| &source[block.start..block.start + 7])
+                .collect();
+            assert_eq!(starts, ["#includ", "int one", "int two"], "{ending:?}");
+            let parsed = GenericParser::parse("main.c", &source, 150).unwrap();
+            assert_eq!(parsed.language, "c");
+            parsed.check(&source, 150).unwrap();
+            let texts: Vec<&str> = parsed
+                .chunks
+                .iter()
+                .map(|c| &source[c.start..c.end])
+                .collect();
+            assert!(
+                texts.iter().any(|t| t.starts_with("int two(void)")),
+                "{ending:?}: {texts:#?}"
+            );
+        }
     }
 }

@@ -612,4 +612,36 @@ mod tests {
             );
         }
     }
+
+    /// Types nest through what heads them too: a function type's result (`func()
+    /// func() ...`), a channel's, a map's or a slice's element, a pointer's target.
+    #[test]
+    fn deep_types_keep_their_outline() {
+        for (name, deep) in [
+            ("F", "func() ".repeat(1000) + "int"),
+            ("F", "func(a, b int) ".repeat(1000) + "(int, error)"),
+            ("P", "*".repeat(20_000) + "int"),
+            ("C", "chan ".repeat(5000) + "int"),
+            ("M", "map[string]".repeat(5000) + "int"),
+            ("S", "[]".repeat(5000) + "int"),
+            (
+                "G",
+                format!("{}int{}", "List[".repeat(3000), "]".repeat(3000)),
+            ),
+        ] {
+            let source = format!(
+                "package p\n\ntype {name} {deep}\n\nvar v {deep}\n\nfunc After() {deep} {{\n\treturn nil\n}}\n"
+            );
+            assert_eq!(
+                names_on_a_small_stack(source),
+                named(&[
+                    (SymbolKind::TypeAlias, name),
+                    (SymbolKind::Variable, "v"),
+                    (SymbolKind::Function, "After"),
+                ]),
+                "{}",
+                &deep[..12]
+            );
+        }
+    }
 }

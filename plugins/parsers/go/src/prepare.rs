@@ -6,9 +6,11 @@
 //! - function bodies are blanked out: no symbol comes from inside one, and that is
 //!   where generated code nests deepest (a 5,000-arm `else if` chain, say);
 //! - the rest goes through a [`Flattener`], each construct costing what gosyn needs for
-//!   it: a group past the [`BUDGET`] loses its inside (a `0` stands in for the inside of
-//!   `(...)` and `[...]`), a prefix operator past it is removed, and so is the rest of a
-//!   chain past it, up to the end of its statement.
+//!   it: a group past the [`BUDGET`] loses its inside (a `_` stands in for the inside of
+//!   `(...)` and `[...]`: a name, so it does as a type as well as a value), a prefix
+//!   past it is removed, and so is the rest of a chain past it, up to the end of its
+//!   statement. Types nest through their heads: `*`, `chan`, `map[K]`, `[]` and a
+//!   function type's `func(...)` are prefixes of their element or result type.
 //!
 //! gosyn counts positions in characters, so each character blanked becomes one space:
 //! no position moves.
@@ -32,6 +34,12 @@ const PREFIX: usize = 6 * 1024;
 /// A link of a chain (`+ "b"`, `.b`): gosyn builds it in a loop, but the tree drops by
 /// recursion.
 const LINK: usize = 256;
+/// The head of a type (`*`, `chan`, `map[K]`, `[]`): what gosyn needs is less, but it
+/// refuses types nested 64 deep, which this keeps below.
+const TYPE: usize = BUDGET / 56;
+/// A function type's `func(...)` before its result, which gosyn parses inside it
+/// without counting it in those 64.
+const FUNC: usize = 20 * 1024;
 
 /// `text` with the blanks of the module's documentation, function bodies only when
 /// `bodies` is set; `tokens` are gosyn's tokens of `text`.
@@ -46,31 +54,57 @@ pub fn prepare(text: &str, tokens: &[LexicalToken], bodies: bool) -> String {
         let first = breaks.partition_point(|&at| at < from);
         breaks.get(first).is_some_and(|&at| at < to)
     };
+    let code: Vec<&LexicalToken> = tokens
+        .iter()
+        .filter(|token| !matches!(token.token, Token::Comment(_)))
+        .collect();
+    let closers = closers(&code);
+    // Where the bracket group right after the token at `index` ends, if one does.
+    let group_end = |index: usize| closers.get(index + 1).copied().flatten();
     let mut flattener = Flattener::new(BUDGET);
     // Whether the top-level declaration being read is a function (or a function type
     // or literal: blanking their braces keeps them valid too).
     let mut function = false;
-    // The token before, but for comments; and whether it ended an operand.
+    // The token before; whether it ended an operand, or a statement.
     let mut previous: Option<&LexicalToken> = None;
     let mut operand = false;
-    for token in tokens {
-        if matches!(token.token, Token::Comment(_)) {
-            continue;
-        }
+    let mut statement_starts = true;
+    for (index, token) in code.iter().enumerate() {
         if let Some(previous) = previous
             && ends_statement(&previous.token)
             && line_break(previous.end, token.start)
         {
             flattener.end_statement(previous.end);
             operand = false;
+            statement_starts = true;
         }
         previous = Some(token);
+        let starts = std::mem::replace(&mut statement_starts, false);
         let (start, end) = (token.start, token.end);
         let operator = match token.token {
             Token::Keyword(keyword) => {
-                if flattener.depth() == 0 && is_declaration(keyword) {
-                    function = keyword == Keyword::Func;
-                    flattener.end_statement(start);
+                let top = flattener.depth() == 0;
+                match keyword {
+                    Keyword::Func if top && starts => {
+                        function = true;
+                        flattener.end_statement(start);
+                    }
+                    // A function type or literal: `func(...)` heads its result.
+                    Keyword::Func => {
+                        function |= top;
+                        let head = group_end(index).map_or(end, |close| code[close].end);
+                        flattener.prefix(start, head, FUNC);
+                    }
+                    Keyword::Map => {
+                        let head = group_end(index).map_or(end, |close| code[close].end);
+                        flattener.prefix(start, head, TYPE);
+                    }
+                    Keyword::Chan => flattener.prefix(start, end, TYPE),
+                    _ if top && is_declaration(keyword) => {
+                        function = false;
+                        flattener.end_statement(start);
+                    }
+                    _ => {}
                 }
                 operand = false;
                 continue;
@@ -86,26 +120,60 @@ pub fn prepare(text: &str, tokens: &[LexicalToken], bodies: bool) -> String {
         match operator {
             Operator::ParenLeft | Operator::BarackLeft | Operator::BraceLeft => {
                 let brace = operator == Operator::BraceLeft;
+                // `[]` heads a slice type.
+                let slice = code
+                    .get(index + 1)
+                    .is_some_and(|next| next.token == Token::Operator(Operator::BarackRight));
+                if operator == Operator::BarackLeft && slice {
+                    flattener.prefix(start, code[index + 1].end, TYPE);
+                }
                 let body = bodies && function && brace && flattener.depth() == 0;
-                let placeholder = (!brace).then_some('0');
+                let placeholder = (!brace).then_some('_');
                 flattener.open(end, BRACKET, placeholder, false, body);
             }
             Operator::ParenRight | Operator::BarackRight | Operator::BraceRight => {
                 flattener.close(start);
                 operand = true;
             }
-            Operator::SemiColon => flattener.end_statement(start),
+            Operator::SemiColon => {
+                flattener.end_statement(start);
+                statement_starts = true;
+            }
             Operator::Comma | Operator::Colon | Operator::Assign | Operator::Define => {
                 flattener.end_expression(start);
             }
             Operator::Inc | Operator::Dec | Operator::DotDotDot => {}
             _ if is_assignment(operator) => flattener.end_expression(start),
+            // A pointer type's `*` is a type's head too.
+            Operator::Star if !after_operand => flattener.prefix(start, end, TYPE),
             _ if !after_operand && is_prefix(operator) => flattener.prefix(start, end, PREFIX),
             _ => flattener.link(start, LINK),
         }
     }
     let blanks = flattener.finish(usize::MAX);
     nesting::apply(text, &blanks, Offsets::Chars)
+}
+
+/// For each of the `tokens`, where the bracket group it opens closes (an index).
+fn closers(tokens: &[&LexicalToken]) -> Vec<Option<usize>> {
+    let mut closers = vec![None; tokens.len()];
+    let mut open = Vec::new();
+    for (index, token) in tokens.iter().enumerate() {
+        match token.token {
+            Token::Operator(Operator::ParenLeft | Operator::BarackLeft | Operator::BraceLeft) => {
+                open.push(index);
+            }
+            Token::Operator(
+                Operator::ParenRight | Operator::BarackRight | Operator::BraceRight,
+            ) => {
+                if let Some(opener) = open.pop() {
+                    closers[opener] = Some(index);
+                }
+            }
+            _ => {}
+        }
+    }
+    closers
 }
 
 /// Whether `keyword` starts a top-level declaration.
@@ -207,7 +275,7 @@ mod tests {
         assert_eq!(out.matches('(').count(), open);
         assert_eq!(out.matches(')').count(), open);
         // The placeholder goes last, where no line break can follow it.
-        assert!(out.contains(&format!("0{}", ")".repeat(open))));
+        assert!(out.contains(&format!("_{}", ")".repeat(open))));
         assert!(!out.contains('1'));
         let nots = format!("package p\nvar x = a || {}b\n", "!".repeat(100));
         let out = prepared(&nots, true);

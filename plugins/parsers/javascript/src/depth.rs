@@ -1,12 +1,13 @@
 //! How deeply code nests, and a way to flatten what nests too deeply. oxc's recursive
-//! descent needs stack in proportion to the nesting — of brackets and TypeScript
-//! generics, but also of chains whose every link it parses inside the one before
-//! (`a ? b : c ? d : ...`, `a => b => ...`, `a = b = ...`, `!!!x`, `else if`) — and
+//! descent needs stack in proportion to the nesting — of brackets, TypeScript generics
+//! and JSX elements, but also of chains whose every link it parses inside the one
+//! before (`a ? b : c ? d : ...`, `a => b => ...`, `a = b = ...`, `a ** b ** ...`,
+//! `!!!x`, `yield yield x`, `else if`) — and
 //! running out of stack kills the plugin call instead of returning an error. So where
 //! code nests too deeply, the group holding the deep part is blanked out before
 //! parsing (what nests is found by [`scan`]).
 
-use crate::scan::{Event, scan};
+use crate::scan::{Dialect, Event, scan};
 
 /// Bytes to blank out, and whether a `0` stands in for them (an expression).
 #[derive(Debug, PartialEq, Eq)]
@@ -63,8 +64,8 @@ impl Level {
 /// the inside of the group in which the nesting passes the limit (or, with `widen`,
 /// the group that many levels around it) or, outside any group, the rest of the
 /// expression (after the `=` of `const x = ...`); and every `else` of an `else if` chain
-/// longer than the limit. `typescript`: whether `<` may open generics.
-pub fn nesting(source: &str, limit: usize, typescript: bool, widen: usize) -> Nesting {
+/// longer than the limit.
+pub fn nesting(source: &str, limit: usize, dialect: Dialect, widen: usize) -> Nesting {
     let mut state = State {
         bytes: source.as_bytes(),
         limit,
@@ -79,7 +80,7 @@ pub fn nesting(source: &str, limit: usize, typescript: bool, widen: usize) -> Ne
     let mut top_blank = None;
     // Where the current top-level expression starts, and the rest after its first `=`.
     let (mut expression, mut assigned) = (0usize, None);
-    scan(source, typescript, |at, event| {
+    scan(source, dialect, |at, event| {
         let top = state.levels.len() == 1;
         match event {
             Event::Open(opener, empty) => {
@@ -248,10 +249,11 @@ impl Nesting {
 
     /// `source` with what nests too deeply replaced by spaces, keeping line breaks and
     /// byte offsets. Where an expression is needed (inside `(…)` but for arguments and
-    /// parameters, `[…]`, `${…}`, generics' `<…>`, after `=`) a `0` stands in for it;
-    /// `{}` may stay empty. A long `else if` chain becomes a run of `if`s (the `else`s
-    /// blanked): still valid code, nesting one deep. What is declared at the top of the
-    /// file, which is what an outline lists, keeps its place and name.
+    /// parameters, `[…]`, `${…}`, generics' `<…>`, a JSX attribute's `{…}`, after `=`)
+    /// a `0` stands in for it; `{}` and a JSX element's children may stay empty. A long
+    /// `else if` chain becomes a run of `if`s (the `else`s blanked): still valid code,
+    /// nesting one deep. What is declared at the top of the file, which is what an
+    /// outline lists, keeps its place and name.
     pub fn flatten(&self, source: &str) -> String {
         let mut bytes = source.as_bytes().to_vec();
         for blank in &self.blanks {
@@ -278,13 +280,14 @@ impl Nesting {
 #[cfg(test)]
 mod tests {
     use super::nesting;
+    use crate::scan::Dialect;
 
     fn depth(source: &str) -> usize {
-        nesting(source, usize::MAX, false, 0).deepest
+        nesting(source, usize::MAX, Dialect::JAVASCRIPT, 0).deepest
     }
 
     fn flatten(source: &str, limit: usize) -> String {
-        let flat = nesting(source, limit, false, 0).flatten(source);
+        let flat = nesting(source, limit, Dialect::JAVASCRIPT, 0).flatten(source);
         assert_eq!(flat.len(), source.len());
         flat
     }
@@ -332,8 +335,47 @@ mod tests {
         assert_eq!(depth("f(a++ / (b) / 2)"), 2);
         assert_eq!(depth("f(10 / (2) / 5)"), 2);
         assert_eq!(depth("f(this.return / (a))"), 2);
-        // JSX closing tags and self-closing tags are not regexes.
-        assert_eq!(depth("f(<p>{a}</p>, <br/>, (1))"), 2);
+        // A `/` with no closing `/` on its line divides: a misread stops at the line.
+        assert_eq!(depth(&"f({} / 2)\n".repeat(20)), 2);
+        assert_eq!(depth(&"if (a) {}\n/ (b)\n".repeat(20)), 1);
+    }
+
+    #[test]
+    fn jsx_text_and_tags_are_not_code() {
+        // Closing and self-closing tags are no regexes; an element is one level, and
+        // each `{...}` in it another.
+        assert_eq!(depth("f(<p>{a}</p>, <br/>, (1))"), 3);
+        let rows = "<ul>{a.map((x) => <Row key={x.id} />)}</ul>\n".repeat(20);
+        assert_eq!(depth(&format!("f(<section>\n{rows}</section>)")), 7);
+        let badges = "{show && <Badge count={n} />}\n".repeat(20);
+        assert_eq!(depth(&format!("x = <div>\n{badges}</div>")), 4);
+        // Text holds no brackets, quotes or regexes; attribute strings span lines.
+        assert_eq!(depth("f(<p a=\"(\n[\">Don't (see /below\n</p>); g()"), 2);
+        assert_eq!(depth("<A\n  a=\"1\"\n  b={2}\n/>"), 1);
+        assert_eq!(depth("<><a.b x:y='1' {...p}>{/* ( */}</a.b></>"), 3);
+    }
+
+    #[test]
+    fn what_is_no_jsx_is_read_again_as_code() {
+        let tsx = Dialect {
+            typescript: true,
+            jsx: true,
+        };
+        // TypeScript's generic arrow functions (JSX after them is read as such); a
+        // comparison after a name that is a keyword elsewhere; an element never
+        // closed, or closed by another name.
+        for (source, deepest) in [
+            ("f(<T,>(x: T) => [x]); g(<div>{(1)}</div>)", 4),
+            ("if (of <b) { f((1)) }", 3),
+            ("x = <a> (\n[(1)]", 4),
+            ("x = <a>{[1]}</b>; f(((2)))", 3),
+        ] {
+            assert_eq!(
+                nesting(source, usize::MAX, tsx, 0).deepest,
+                deepest,
+                "{source}"
+            );
+        }
     }
 
     #[test]
@@ -354,7 +396,6 @@ mod tests {
         assert_eq!(depth("class A {\n  a = () => {}\n  b = () => {}\n}"), 4);
         assert_eq!(depth("x = a\n  ? b\n  : c\n  ? d\n  : e"), 3);
         assert_eq!(depth("x = a ? b :\n  c ? d :\n  e"), 3);
-        assert_eq!(depth("<A\n  a=\"1\"\n  b=\"2\"\n/>"), 1);
     }
 
     #[test]
@@ -381,7 +422,7 @@ mod tests {
         }
         // Widened, the group around the innermost goes: here, an arrow's parameters.
         let arrow = "f((a = [b]) => a)";
-        let flat = nesting(arrow, 3, false, 1).flatten(arrow);
+        let flat = nesting(arrow, 3, Dialect::JAVASCRIPT, 1).flatten(arrow);
         assert_eq!(flat, "f((       ) => a)");
         // An unclosed group is blanked to the end.
         assert_eq!(flatten("a[b[c", 0), "a[0  ");
@@ -419,7 +460,7 @@ mod tests {
         );
         assert_eq!(flatten(chain, 2), chain);
         assert!(
-            nesting("a.else\nif (b) {}", 0, false, 0)
+            nesting("a.else\nif (b) {}", 0, Dialect::JAVASCRIPT, 0)
                 .else_ifs
                 .is_empty()
         );

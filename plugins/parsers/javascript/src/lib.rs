@@ -18,6 +18,7 @@
 //! since React projects often keep JSX in `.js` files.
 
 mod depth;
+mod jsx;
 mod scan;
 
 use oxc_allocator::Allocator;
@@ -94,8 +95,11 @@ fn parse_flattened<'a>(
     source: &'a str,
     source_type: SourceType,
 ) -> (&'a str, ParserReturn<'a>) {
-    let typescript = source_type.is_typescript();
-    let nesting = depth::nesting(source, MAX_NESTING, typescript, 0);
+    let dialect = scan::Dialect {
+        typescript: source_type.is_typescript(),
+        jsx: source_type.is_jsx(),
+    };
+    let nesting = depth::nesting(source, MAX_NESTING, dialect, 0);
     if !nesting.too_deep() {
         return (source, parse(allocator, source, source_type));
     }
@@ -110,7 +114,7 @@ fn parse_flattened<'a>(
     if errors == 0 {
         return (flat, parsed);
     }
-    let nesting = depth::nesting(source, MAX_NESTING, typescript, 1);
+    let nesting = depth::nesting(source, MAX_NESTING, dialect, 1);
     let wider = allocator.alloc_str(&nesting.flatten(source));
     let retried = parse(allocator, wider, source_type);
     if retried.diagnostics.errors().count() < errors {
@@ -546,7 +550,7 @@ mod tests {
         );
         assert_well_formed(path, source);
         // Real code, generics and all, nests well within the limit.
-        assert!(!depth::nesting(source, MAX_NESTING, true, 0).too_deep());
+        assert!(!depth::nesting(source, MAX_NESTING, scan::Dialect::TYPESCRIPT, 0).too_deep());
     }
 
     #[test]
@@ -700,7 +704,7 @@ export type Id = string | number;
         let bundle = format!(
             "/*! charts v1.0.0 | synthetic test bundle */\n!function(g){{\"use strict\";{body}g.charts={{c0:c0}}}}(typeof globalThis<\"u\"?globalThis:this);\n"
         );
-        assert!(!depth::nesting(&bundle, MAX_NESTING, false, 0).too_deep());
+        assert!(!depth::nesting(&bundle, MAX_NESTING, scan::Dialect::JAVASCRIPT, 0).too_deep());
         outline("out/vendor/charts.min.js", &bundle);
         assert_well_formed("out/vendor/charts.min.js", &bundle);
         // The same functions at top level are all listed.
@@ -872,8 +876,99 @@ export type Id = string | number;
         // Comparisons are not generics, or only until their statement ends.
         let comparisons = "const a = b < c, d = e > f;\nif (g < h) {}\nx = a<b && c>d\ny = a<b\n";
         let (js, ts) = [false, true]
-            .map(|ts| depth::nesting(comparisons, 9, ts, 0).deepest)
+            .map(|typescript| {
+                let dialect = scan::Dialect {
+                    typescript,
+                    jsx: false,
+                };
+                depth::nesting(comparisons, 9, dialect, 0).deepest
+            })
             .into();
         assert_eq!((js, ts), (1, 2));
+    }
+
+    /// A `}` before `/>` or `</` ends a JSX attribute's or child's expression: no
+    /// regex starts there, so no bracket goes uncounted and the code is not flattened.
+    #[test]
+    fn jsx_expressions_before_closing_tags_keep_their_brackets() {
+        let rows: String = (0..35)
+            .map(|i| {
+                format!("      <ul>{{props.items{i}.map((x) => <Row key={{x.id}} />)}}</ul>\n")
+            })
+            .collect();
+        let lists = format!(
+            "export function Lists(props) {{\n  return (\n    <section>\n{rows}    </section>\n  );\n}}\nexport const Footer2 = () => null;\n"
+        );
+        let badges: String = (0..130)
+            .map(|i| format!("      {{show{i} && <Badge count={{n{i}}} />}}\n"))
+            .collect();
+        let dashboard = format!(
+            "import React from 'react';\nexport function Dashboard(props) {{\n  return (\n    <div>\n{badges}    </div>\n  );\n}}\nexport function Footer() {{ return <footer />; }}\n"
+        );
+        for (path, source, names) in [
+            ("Lists.jsx", &lists, ["Lists", "Footer2"]),
+            ("Lists.tsx", &lists, ["Lists", "Footer2"]),
+            ("Dashboard.js", &dashboard, ["Dashboard", "Footer"]),
+        ] {
+            let dialect = scan::Dialect {
+                typescript: path.ends_with(".tsx"),
+                jsx: true,
+            };
+            assert!(
+                !depth::nesting(source, MAX_NESTING, dialect, 0).too_deep(),
+                "{path}"
+            );
+            let symbols = outline(path, source).symbols;
+            let found: Vec<&str> = symbols.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(found, names, "{path}");
+            assert_well_formed(path, source);
+        }
+    }
+
+    /// Right-associative `**` chains, `yield yield ...` and JSX elements nest as deep as
+    /// they are long: they too are flattened, not a crash.
+    #[test]
+    fn deep_jsx_powers_and_yields_keep_their_outline() {
+        let cases = [
+            (
+                "deep.jsx",
+                format!(
+                    "export function Deep() {{\n  return {}x{};\n}}\n",
+                    "<div>".repeat(1000),
+                    "</div>".repeat(1000)
+                ),
+                "Deep",
+            ),
+            (
+                "frag.tsx",
+                format!(
+                    "export const Deep = () => {}<a.b c={{1}} />{};\n",
+                    "<>{[\n<i key=\"k\">".repeat(400),
+                    "</i>]}</>".repeat(400)
+                ),
+                "Deep",
+            ),
+            (
+                "pow.js",
+                format!("export const P = {};\n", vec!["2"; 2000].join(" ** ")),
+                "P",
+            ),
+            (
+                "yield.js",
+                format!(
+                    "export function* g() {{ yield {}1; }}\n",
+                    "yield ".repeat(5000)
+                ),
+                "g",
+            ),
+        ];
+        for (path, source, name) in cases {
+            let source = format!("{source}export function after() {{}}\n");
+            let names: Vec<String> = symbols_on_a_small_stack(path, &source)
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
+            assert_eq!(names, [name, "after"], "{path}");
+        }
     }
 }

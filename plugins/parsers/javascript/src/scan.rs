@@ -1,13 +1,13 @@
 //! A scan of JavaScript and TypeScript for what nests, for `depth`.
 //!
 //! This is not a full lexer: it skips comments, string literals, template text and
-//! regular expressions, so that brackets inside them do not count. A `/` starts a
-//! regular expression where an expression can start (at the start, after an operator or
-//! an opening bracket, `}`, or a keyword such as `return` or `typeof`) and divides after
-//! an operand (a name, a literal, `)`, `]`, `++`, `--`); `</` is a JSX closing tag.
-//! Strings and regular expressions end at the end of their line at the latest, so a
-//! misjudged `/` skews the count up to the next `/` on its line at most; but in minified
-//! code, one line can be the whole file.
+//! regular expressions, so that brackets inside them do not count, and reads JSX (see
+//! [`crate::jsx`]), whose text is no code either. A `/` starts a regular expression
+//! where an expression can start (at the start, after an operator or an opening
+//! bracket, `}`, or a keyword such as `return` or `typeof`) and divides after an
+//! operand (a name, a literal, `)`, `]`, `++`, `--`). A misjudged `/` must not skew the
+//! count for long: a regular expression cannot hold a line break, so a `/` whose line
+//! holds no closing `/` divides; a string ends at the end of its line at the latest.
 
 use kiln_plugin_sdk::text;
 
@@ -30,7 +30,7 @@ const KEYWORDS: &[&[u8]] = &[
 ];
 
 /// Keywords that are prefix operators: a run of them nests like `!!!x`.
-const PREFIX_KEYWORDS: &[&[u8]] = &[b"await", b"delete", b"new", b"typeof", b"void"];
+const PREFIX_KEYWORDS: &[&[u8]] = &[b"await", b"delete", b"new", b"typeof", b"void", b"yield"];
 
 /// Keywords after which `(...)` holds an expression (not arguments or parameters).
 const CONDITIONS: &[&[u8]] = &[b"if", b"switch", b"while", b"with"];
@@ -38,18 +38,18 @@ const CONDITIONS: &[&[u8]] = &[b"if", b"switch", b"while", b"with"];
 /// What the scan meets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// `(`, `[`, `{`, `$` for the `${` opening a template substitution, or `<` opening
-    /// TypeScript generics; and whether the group may be empty (a call's arguments, a
-    /// function's parameters).
+    /// `(`, `[`, `{`, `$` for the `${` opening a template substitution, `<` opening
+    /// TypeScript generics, or `>` opening a JSX element's children; and whether the
+    /// group may be empty (a call's arguments, a function's parameters, children).
     Open(u8, bool),
-    /// `)`, `]`, `}`, or the `}` closing a substitution.
+    /// `)`, `]`, `}`, the `}` closing a substitution, or a JSX closing tag.
     Close,
     /// A `>` that closes TypeScript generics if `<` opened the innermost group.
     Angle,
-    /// A link of a chain: a conditional's `?` or `=>` (`false`), or an assignment's
-    /// `=` (`true`).
+    /// A link of a chain: a conditional's `?`, `=>` or `**` (`false`), or an
+    /// assignment's `=` (`true`).
     Chain(bool),
-    /// A prefix operator: `!`, `~`, unary `+` or `-`, `typeof`, `new`, ...
+    /// A prefix operator: `!`, `~`, unary `+` or `-`, `typeof`, `new`, `yield`, ...
     Prefix,
     /// The end of an expression: `,`.
     Break,
@@ -63,88 +63,218 @@ pub enum Event {
     Token,
 }
 
-/// Calls `event(at, what)` for what `source` holds, in order; `typescript`: whether a
-/// `<` may open generics.
-pub fn scan(source: &str, typescript: bool, mut event: impl FnMut(usize, Event)) {
+/// Which syntax a file may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dialect {
+    /// Whether a `<` may open generics.
+    pub typescript: bool,
+    /// Whether a `<` where an expression starts may open a JSX element.
+    pub jsx: bool,
+}
+
+#[cfg(test)]
+impl Dialect {
+    /// `.js`, `.jsx` (JSX is common in `.js` files too).
+    pub const JAVASCRIPT: Self = Self {
+        typescript: false,
+        jsx: true,
+    };
+    /// `.ts`, where `<T>x` is a type assertion.
+    pub const TYPESCRIPT: Self = Self {
+        typescript: true,
+        jsx: false,
+    };
+}
+
+/// Calls `event(at, what)` for what `source` holds, in order.
+pub fn scan(source: &str, dialect: Dialect, event: impl FnMut(usize, Event)) {
     let bytes = source.as_bytes();
-    let mut depth = 0usize;
-    // The depth inside each open `${`, to resume the template's text at its `}`.
-    let mut templates: Vec<usize> = Vec::new();
-    // Whether an expression may start here (a `/` starts a regex), and whether the
-    // last token was a `.` (`x.return / 2` divides: that `return` is a property).
-    let (mut expression_starts, mut after_dot) = (true, false);
-    // Whether the last token was a `}`: a value (`() => {}`) or a block, which a line
-    // break ends either way.
-    let mut after_brace = false;
-    // Where the `else` just before is, if the last token was one; and whether the last
-    // token was a condition's keyword.
-    let mut after_else: Option<usize> = None;
-    let mut after_condition = false;
-    let mut at = if bytes.starts_with(b"#!") {
+    let at = if bytes.starts_with(b"#!") {
         line_end(bytes, 0)
     } else {
         0
     };
-    while let Some(&byte) = bytes.get(at) {
+    let mut scanner = Scanner {
+        bytes,
+        dialect,
+        state: State {
+            at,
+            depth: 0,
+            contexts: Vec::new(),
+            elements: 0,
+            expression_starts: true,
+            after_dot: false,
+            after_brace: false,
+            after_else: None,
+            after_condition: false,
+        },
+        saved: None,
+        buffer: Vec::new(),
+        no_jsx_before: 0,
+        event,
+    };
+    scanner.run();
+}
+
+/// What the scan is inside (of what closes with a `}` or a tag).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Context {
+    /// A template's `${`, opened at this depth: its `}` resumes the template's text.
+    Substitution(usize),
+    /// A JSX element, in its tag or its children; its name is `bytes[name.0..name.1]`.
+    Element {
+        name: (usize, usize),
+        children: bool,
+    },
+    /// A JSX `{`, opened at this depth: its `}` goes back to the element.
+    Container(usize),
+}
+
+/// Where the scan is, and what it has just read.
+#[derive(Clone)]
+pub(crate) struct State {
+    pub at: usize,
+    /// How many brackets are open.
+    pub depth: usize,
+    pub contexts: Vec<Context>,
+    /// How many of the contexts are JSX elements.
+    pub elements: usize,
+    /// Whether an expression may start here (a `/` starts a regex).
+    pub expression_starts: bool,
+    /// Whether the last token was a `.` (`x.return / 2` divides: that `return` is a
+    /// property).
+    pub after_dot: bool,
+    /// Whether the last token was a `}`: a value (`() => {}`) or a block, which a line
+    /// break ends either way.
+    pub after_brace: bool,
+    /// Where the `else` just before is, if the last token was one.
+    pub after_else: Option<usize>,
+    /// Whether the last token was a condition's keyword.
+    pub after_condition: bool,
+}
+
+pub(crate) struct Scanner<'a, F> {
+    pub bytes: &'a [u8],
+    pub dialect: Dialect,
+    pub state: State,
+    /// The state before the outermost JSX element being read, to go back to should it
+    /// turn out not to be one; its events wait in `buffer` until it closes.
+    pub saved: Option<State>,
+    pub buffer: Vec<(usize, Event)>,
+    /// No JSX element starts before this: one that did turned out not to be one.
+    pub no_jsx_before: usize,
+    pub event: F,
+}
+
+impl<F: FnMut(usize, Event)> Scanner<'_, F> {
+    fn run(&mut self) {
+        loop {
+            if self.state.at >= self.bytes.len() {
+                // A JSX element still open at the end was no element.
+                if self.saved.is_some() {
+                    self.not_jsx();
+                    continue;
+                }
+                break;
+            }
+            match self.state.contexts.last() {
+                Some(Context::Element { children, .. }) => {
+                    if *children {
+                        self.children();
+                    } else {
+                        self.tag();
+                    }
+                }
+                _ => self.code(),
+            }
+        }
+    }
+
+    pub(crate) fn emit(&mut self, at: usize, event: Event) {
+        if self.saved.is_some() {
+            self.buffer.push((at, event));
+        } else {
+            (self.event)(at, event);
+        }
+    }
+
+    /// Reads the code token at `state.at`.
+    fn code(&mut self) {
+        let bytes = self.bytes;
+        let at = self.state.at;
+        let byte = bytes[at];
         let next = bytes.get(at + 1).copied();
+        let starts = self.state.expression_starts;
+        let innermost = self.state.contexts.last().copied();
+        let depth = self.state.depth;
         // Where the token ends, whether it ends an operand, and what it is.
         let (end, operand, what) = match byte {
             b'/' if next == Some(b'/') => {
-                at = line_end(bytes, at);
-                continue;
+                self.state.at = line_end(bytes, at);
+                return;
             }
             b'/' if next == Some(b'*') => {
-                at = find(bytes, at + 2, b"*/").map_or(bytes.len(), |end| end + 2);
-                continue;
+                self.state.at = find(bytes, at + 2, b"*/").map_or(bytes.len(), |end| end + 2);
+                return;
             }
             b'\n' | b'\r' => {
                 // A line break ends a statement, unless an operator before it or a
                 // `?` or `:` after it carries the expression on (a chain over lines).
                 let carried = matches!(next_code(bytes, at), Some(b'?' | b':'));
-                if (!expression_starts || after_brace) && !carried {
-                    event(at, Event::End);
+                if (!starts || self.state.after_brace) && !carried {
+                    self.emit(at, Event::End);
                 }
-                at += 1;
-                continue;
+                self.state.at += 1;
+                return;
             }
             _ if byte.is_ascii_whitespace() => {
-                at += 1;
-                continue;
+                self.state.at += 1;
+                return;
             }
             b'\'' | b'"' => (quoted(bytes, at + 1, byte), true, Event::Token),
-            b'/' if expression_starts && !(at > 0 && bytes[at - 1] == b'<') => {
-                (regex(bytes, at + 1), true, Event::Token)
+            // `</` closes a JSX tag and `} />` ends one, where JSX was not read as such.
+            b'/' if starts
+                && !(at > 0 && bytes[at - 1] == b'<')
+                && !(self.state.after_brace && next == Some(b'>')) =>
+            {
+                match regex(bytes, at + 1) {
+                    Some(end) => (end, true, Event::Token),
+                    None => (at + 1, false, Event::Token),
+                }
             }
-            b'`' | b'}' if byte == b'`' || templates.last() == Some(&depth) => {
-                if byte == b'}' {
-                    templates.pop();
-                    event(at, Event::Close);
-                    depth -= 1;
-                }
-                let (end, substitution) = template_text(bytes, at + 1);
-                if substitution {
-                    event(end - 2, Event::Open(b'$', false));
-                    depth += 1;
-                    templates.push(depth);
-                }
-                // After `${` an expression starts; after the closing backquote, not.
-                (end, !substitution, Event::Token)
+            b'<' if starts && self.may_open_element(at) => {
+                self.open_element(at);
+                return;
+            }
+            b'`' => self.template(at + 1),
+            b'}' if innermost == Some(Context::Substitution(depth)) => {
+                self.state.contexts.pop();
+                self.emit(at, Event::Close);
+                self.state.depth -= 1;
+                self.template(at + 1)
+            }
+            b'}' if innermost == Some(Context::Container(depth)) => {
+                self.state.contexts.pop();
+                self.emit(at, Event::Close);
+                self.state.depth -= 1;
+                self.state.at = at + 1;
+                return;
             }
             b'(' | b'[' | b'{' => {
                 // Arguments and parameters may be empty; an expression may not.
                 let empty =
-                    byte == b'{' || (byte == b'(' && !expression_starts && !after_condition);
-                event(at, Event::Open(byte, empty));
-                depth += 1;
+                    byte == b'{' || (byte == b'(' && !starts && !self.state.after_condition);
+                self.emit(at, Event::Open(byte, empty));
+                self.state.depth += 1;
                 (at + 1, false, Event::Token)
             }
             b')' | b']' | b'}' => {
-                event(at, Event::Close);
-                depth = depth.saturating_sub(1);
+                self.emit(at, Event::Close);
+                self.state.depth = depth.saturating_sub(1);
                 // After a block's `}` a statement (maybe a regex) starts.
                 (at + 1, byte != b'}', Event::Token)
             }
-            b'<' if typescript && opens_generics(bytes, at) => {
+            b'<' if self.dialect.typescript && opens_generics(bytes, at) => {
                 (at + 1, false, Event::Open(b'<', false))
             }
             b'>' if next != Some(b'=') => (at + 1, false, Event::Angle),
@@ -158,6 +288,10 @@ pub fn scan(source: &str, typescript: bool, mut event: impl FnMut(usize, Event))
             }
             b'?' => (at + 1, false, Event::Chain(false)),
             b'=' if next == Some(b'>') => (at + 2, false, Event::Chain(false)),
+            // `**` is right-associative: `a ** b ** c` nests like `a ? b : c ? ...`.
+            b'*' if next == Some(b'*') && bytes.get(at + 2) != Some(&b'=') => {
+                (at + 2, false, Event::Chain(false))
+            }
             b'=' if next == Some(b'=') => {
                 let end = bytes[at..]
                     .iter()
@@ -173,38 +307,59 @@ pub fn scan(source: &str, typescript: bool, mut event: impl FnMut(usize, Event))
             b'!' | b'~' if next != Some(b'=') => (at + 1, false, Event::Prefix),
             // `a++ / 2`: a postfix `++` or `--` ends an operand.
             b'+' | b'-' if next == Some(byte) => (at + 2, true, Event::Token),
-            b'+' | b'-' if expression_starts => (at + 1, false, Event::Prefix),
-            _ if is_word(byte) => {
-                let end = bytes[at..]
-                    .iter()
-                    .position(|&b| !is_word(b))
-                    .map_or(bytes.len(), |length| at + length);
-                let word = &bytes[at..end];
-                let keyword = !after_dot && KEYWORDS.contains(&word);
-                let what = match after_else {
-                    Some(else_at) if word == b"if" => {
-                        event(else_at, Event::ElseIf);
-                        Event::Token
-                    }
-                    _ if !after_dot && word == b"if" => Event::If,
-                    _ if !after_dot && PREFIX_KEYWORDS.contains(&word) => Event::Prefix,
-                    _ => Event::Token,
-                };
-                after_else = (keyword && word == b"else").then_some(at);
-                after_condition = !after_dot && CONDITIONS.contains(&word);
-                (end, !keyword, what)
-            }
+            b'+' | b'-' if starts => (at + 1, false, Event::Prefix),
+            _ if is_word(byte) => self.word(at),
             _ => (at + 1, false, Event::Token),
         };
         if !is_word(byte) {
-            after_else = None;
-            after_condition = false;
+            self.state.after_else = None;
+            self.state.after_condition = false;
         }
-        event(at, what);
-        expression_starts = !operand;
-        after_dot = byte == b'.';
-        after_brace = byte == b'}';
-        at = end;
+        self.emit(at, what);
+        let state = &mut self.state;
+        state.expression_starts = !operand;
+        state.after_dot = byte == b'.';
+        state.after_brace = byte == b'}';
+        state.at = end;
+    }
+
+    /// A name, keyword or number at `at`: where it ends, whether it is an operand, and
+    /// what it is.
+    fn word(&mut self, at: usize) -> (usize, bool, Event) {
+        let bytes = self.bytes;
+        let end = bytes[at..]
+            .iter()
+            .position(|&b| !is_word(b))
+            .map_or(bytes.len(), |length| at + length);
+        let word = &bytes[at..end];
+        let after_dot = self.state.after_dot;
+        let keyword = !after_dot && KEYWORDS.contains(&word);
+        let what = match self.state.after_else {
+            Some(else_at) if word == b"if" => {
+                self.emit(else_at, Event::ElseIf);
+                Event::Token
+            }
+            _ if !after_dot && word == b"if" => Event::If,
+            _ if !after_dot && PREFIX_KEYWORDS.contains(&word) => Event::Prefix,
+            _ => Event::Token,
+        };
+        self.state.after_else = (keyword && word == b"else").then_some(at);
+        self.state.after_condition = !after_dot && CONDITIONS.contains(&word);
+        (end, !keyword, what)
+    }
+
+    /// Template text from `from`: where it ends, whether it ends an operand (at the
+    /// closing backquote; after `${` an expression starts), and what it is.
+    fn template(&mut self, from: usize) -> (usize, bool, Event) {
+        let (end, substitution) = template_text(self.bytes, from);
+        if substitution {
+            self.emit(end - 2, Event::Open(b'$', false));
+            self.state.depth += 1;
+            self.state
+                .contexts
+                .push(Context::Substitution(self.state.depth));
+        }
+        (end, !substitution, Event::Token)
     }
 }
 
@@ -227,7 +382,7 @@ fn next_code(bytes: &[u8], at: usize) -> Option<u8> {
 }
 
 /// A byte of a name, keyword or number; JavaScript names may hold `$` and escapes.
-fn is_word(byte: u8) -> bool {
+pub(crate) fn is_word(byte: u8) -> bool {
     text::is_word(byte) || matches!(byte, b'$' | b'\\')
 }
 
@@ -248,21 +403,22 @@ fn quoted(bytes: &[u8], mut at: usize, quote: u8) -> usize {
 }
 
 /// Skips a regex body from `at` to just past its closing `/`: a `/` inside a character
-/// class `[...]` or after a backslash does not close it. Stops at the end of the line.
-fn regex(bytes: &[u8], mut at: usize) -> usize {
+/// class `[...]` or after a backslash does not close it. None if the line ends first:
+/// then it was no regex.
+fn regex(bytes: &[u8], mut at: usize) -> Option<usize> {
     let mut class = false;
     while let Some(&byte) = bytes.get(at) {
         match byte {
-            b'\\' => at += 1,
-            b'\n' | b'\r' => return at,
+            b'\\' if !matches!(bytes.get(at + 1), Some(b'\n' | b'\r')) => at += 1,
+            b'\n' | b'\r' => return None,
             b'[' => class = true,
             b']' => class = false,
-            b'/' if !class => return at + 1,
+            b'/' if !class => return Some(at + 1),
             _ => {}
         }
         at += 1;
     }
-    bytes.len()
+    None
 }
 
 /// Skips template text from `at`: returns where it ends and whether it ended at a `${`
@@ -281,14 +437,14 @@ fn template_text(bytes: &[u8], mut at: usize) -> (usize, bool) {
 }
 
 /// Where the line holding `at` ends (its line break, or the end of the text).
-fn line_end(bytes: &[u8], at: usize) -> usize {
+pub(crate) fn line_end(bytes: &[u8], at: usize) -> usize {
     bytes[at..]
         .iter()
         .position(|&b| b == b'\n' || b == b'\r')
         .map_or(bytes.len(), |length| at + length)
 }
 
-fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+pub(crate) fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     bytes
         .get(from..)?
         .windows(needle.len())

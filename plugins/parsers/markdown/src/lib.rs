@@ -8,6 +8,8 @@
 //! chunk and cuts a longer one at its subsections. Any text is valid Markdown, so
 //! parsing never fails.
 
+use std::borrow::Cow;
+
 use kiln_plugin_sdk::parser::{LanguageParser, Outline, ParserInfo, Symbol, SymbolKind};
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
@@ -56,8 +58,26 @@ fn sections(source: &str) -> Vec<Symbol> {
     symbols
 }
 
+/// `source` with each bare CR made a LF. CommonMark ends a line at a LF, a CRLF or a
+/// bare CR (classic Mac files), but pulldown-cmark only at the first two: it would read
+/// such a file as one line. One byte for one, so offsets into it are offsets into
+/// `source`.
+fn lf_endings(source: &str) -> Cow<'_, str> {
+    let bytes = source.as_bytes();
+    let bare = |at: usize| bytes[at] == b'\r' && bytes.get(at + 1) != Some(&b'\n');
+    if !(0..bytes.len()).any(bare) {
+        return Cow::Borrowed(source);
+    }
+    let lf: Vec<u8> = (0..bytes.len())
+        .map(|at| if bare(at) { b'\n' } else { bytes[at] })
+        .collect();
+    // Only an ASCII byte was replaced, by another: still UTF-8.
+    Cow::Owned(String::from_utf8(lf).unwrap_or_else(|_| source.to_owned()))
+}
+
 /// The document's own headings with their plain text.
 fn headings(source: &str) -> Vec<Heading> {
+    let source = &*lf_endings(source);
     // Metadata blocks keep YAML/TOML front matter from being read as a Setext heading
     // (`title: x` over `---`); heading attributes keep `{#id}` out of the name. Other
     // extensions only change how text inside blocks is read, so they stay off.
@@ -306,5 +326,56 @@ Done.
             MarkdownParser::info().extensions,
             ["md", "markdown", "mdown"]
         );
+    }
+
+    /// CommonMark ends a line at a LF, a CRLF or a bare CR (classic Mac files): each
+    /// heading is one line, and spans are offsets into the text as given.
+    #[test]
+    fn lf_crlf_and_bare_cr_each_end_a_line() {
+        let body = "# Title\n\nSome text\n\n## Section two\n\nmore\n";
+        for ending in ["\n", "\r\n", "\r"] {
+            let source = body.replace('\n', ending);
+            let symbols = outline(&source);
+            let section = format!("## Section two{ending}{ending}more{ending}");
+            assert_eq!(
+                tree(&source, &symbols),
+                [
+                    ("Title", None, source.as_str()),
+                    ("Section two", Some("Title"), section.as_str()),
+                ],
+                "{ending:?}"
+            );
+            assert_well_formed(&source, 64);
+        }
+        let setext = "Title\r=====\r\rSub\r---\rtext\r";
+        let symbols = outline(setext);
+        assert_eq!(
+            tree(setext, &symbols),
+            [
+                ("Title", None, setext),
+                ("Sub", Some("Title"), "Sub\r---\rtext\r"),
+            ]
+        );
+        // Sections long enough to be cut into chunks.
+        let notes: String = (0..10)
+            .map(|j| format!("## Part {j}\r\rtext {j} {}\r\r", "word ".repeat(30)))
+            .collect();
+        let notes = format!("# Notes\r\r{notes}");
+        let symbols = outline(&notes);
+        assert_eq!(symbols.len(), 11);
+        assert!(symbols[1..].iter().all(|s| s.parent == Some(0)));
+        assert!(notes[symbols[10].start..].starts_with("## Part 9\r"));
+        assert_eq!(symbols[10].end, notes.len());
+        assert_well_formed(&notes, 200);
+    }
+
+    /// A heading's name is one line of bounded length, whatever its text.
+    #[test]
+    fn long_multi_line_headings_have_short_one_line_names() {
+        let source = format!("{}\r\n---\n", "a long\rline ".repeat(100));
+        let parsed = MarkdownParser::parse("doc.md", &source, 256).unwrap();
+        let name = &parsed.symbols[0].name;
+        assert!(name.starts_with("a long line a long line"), "{name}");
+        parsed.check(&source, 256).unwrap();
     }
 }
