@@ -40,7 +40,7 @@ pub struct Summary {
     pub updated: u64,
     pub unchanged: u64,
     pub refused: Vec<(String, String)>,
-    /// Finder metadata the server set aside.
+    /// Operating-system metadata the server set aside.
     pub skipped: u64,
 }
 
@@ -69,7 +69,10 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         summary.refused.len()
     );
     if summary.skipped > 0 {
-        println!("  skipped {} macOS Finder metadata files", summary.skipped);
+        println!(
+            "  skipped {} operating-system metadata files (Finder, Explorer, trash)",
+            summary.skipped
+        );
     }
     for (path, reason) in &summary.refused {
         println!("  refused {path}: {reason}");

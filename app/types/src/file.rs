@@ -147,8 +147,9 @@ pub enum UploadOutcome {
     Duplicate,
     /// Not stored (e.g. binary files when the installation refuses them).
     Refused,
-    /// Not stored because nobody means to store it: macOS Finder metadata
-    /// (`._*` twins, `.DS_Store`, `__MACOSX/`); `note` says what it was.
+    /// Not stored because nobody means to store it: operating-system metadata (macOS
+    /// `._*` twins, `.DS_Store`, `__MACOSX/`; Windows `Thumbs.db`, `desktop.ini`; trash
+    /// folders); `note` says what it was.
     Skipped,
 }
 
@@ -176,7 +177,7 @@ pub struct UploadReport {
     pub updated: u64,
     pub duplicate: u64,
     pub refused: u64,
-    /// Finder metadata set aside (see [`UploadOutcome::Skipped`]).
+    /// Operating-system metadata set aside (see [`UploadOutcome::Skipped`]).
     #[serde(default)]
     pub skipped: u64,
 }

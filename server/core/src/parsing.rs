@@ -42,8 +42,14 @@ impl ParserService {
 
     async fn parse_source(&self, path: &str, source: String) -> Result<Parsed, ServiceError> {
         let budget = self.max_chunk_bytes;
-        let parsers = self.plugins.parsers_for(path);
-        let asked = parsers.len();
+        // A language parser's outline when one claims the file; else a catch-all
+        // plugin's chunks, no outline to expect. A failing language parser is stood in
+        // for by the built-in parser, never by a catch-all plugin: so the file is known
+        // to be waiting for its parser, or unreadable by it — not quietly "parsed".
+        let (specific, any) = self.plugins.parsers_for(path);
+        let language_parser = !specific.is_empty();
+        let parsers = if language_parser { specific } else { any };
+        let asked = if language_parser { parsers.len() } else { 0 };
         let input: Arc<(String, String)> = Arc::new((path.to_owned(), source));
         let fallback = input.clone();
         self.plugins
@@ -53,9 +59,14 @@ impl ParserService {
                 parsers,
                 move |parser| {
                     let file = parser.parse(&input.0, &input.1, budget)?;
+                    let outline = if language_parser || !file.symbols.is_empty() {
+                        OutlineState::Parsed
+                    } else {
+                        OutlineState::None
+                    };
                     Ok(Parsed {
                         file,
-                        outline: OutlineState::Parsed,
+                        outline,
                         reason: None,
                     })
                 },

@@ -53,13 +53,16 @@ async fn snippets_follow_commonmark_line_endings_and_tabs() {
     let read = |name: &str| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(dir.join(name)).unwrap()).unwrap()
     };
-    for app in [
-        TestApp::new().await,
+    for (app, plugin_answers) in [
+        (TestApp::new().await, true),
         // A plugin that always crashes: the built-in rules answer.
-        TestApp::builder()
-            .plugin("fixtures/kiln_fixture_crash.wasm", PluginLimits::default())
-            .build()
-            .await,
+        (
+            TestApp::builder()
+                .plugin("fixtures/kiln_fixture_crash.wasm", PluginLimits::default())
+                .build()
+                .await,
+            false,
+        ),
     ] {
         let ada = app.register("ada@example.org").await;
         for case in ["cr_only", "crlf", "list_tabs"] {
@@ -69,6 +72,11 @@ async fn snippets_follow_commonmark_line_endings_and_tabs() {
                 .await;
             assert_eq!(reply.status, StatusCode::OK, "{case}: {}", reply.text);
             assert_eq!(reply.body, read(&format!("expected-{case}.json")), "{case}");
+        }
+        if plugin_answers {
+            // The plugin's own answers passed the host's checks: nothing fell back.
+            let stats = app.services.snippets.plugin_stats().unwrap();
+            assert!(stats.failures.is_empty(), "{stats:?}");
         }
     }
 }

@@ -46,7 +46,7 @@ fn pair(path: &str, outcome: &str) -> (String, String) {
 }
 
 #[tokio::test]
-async fn finder_metadata_is_skipped_and_reported_at_any_depth() {
+async fn os_metadata_is_skipped_and_reported_at_any_depth() {
     let app = TestApp::new().await;
     let alice = app.register("alice@example.com").await;
     let project = project(&app, &alice).await;
@@ -86,7 +86,8 @@ async fn finder_metadata_is_skipped_and_reported_at_any_depth() {
         "{}",
         tar.text
     );
-    // A folder picked in the browser sends the same junk as plain files.
+    // A folder picked in the browser sends the same junk as plain files (and Windows
+    // adds its own).
     let plain = upload(
         &app,
         &alice,
@@ -94,13 +95,15 @@ async fn finder_metadata_is_skipped_and_reported_at_any_depth() {
         &[
             ("notes/.DS_Store", b"\0\0\0\x01Bud1"),
             ("notes/._todo.md", b"\0\x05\x16\x07"),
+            ("notes/Thumbs.db", b"\xd0\xcf\x11\xe0"),
+            ("notes/desktop.ini", b"[.ShellClassInfo]\r\n"),
             ("notes/todo.md", b"# Todo\n"),
         ],
     )
     .await;
     assert_eq!(
         (&plain.body["created"], &plain.body["skipped"]),
-        (&json!(1), &json!(2)),
+        (&json!(1), &json!(4)),
         "{}",
         plain.text
     );
@@ -231,5 +234,53 @@ async fn two_spellings_of_a_name_are_one_file_and_refusals_name_the_entry() {
         taken.body["detail"].as_str().unwrap().contains(nfc),
         "{}",
         taken.text
+    );
+
+    // Words are text too: decomposed content is found by a composed query, and back.
+    let decomposed = "pub fn gro\u{308}sse() {}\n// Gro\u{308}\u{df}e der Datei\n";
+    upload(
+        &app,
+        &alice,
+        &project,
+        &[("src/size.rs", decomposed.as_bytes())],
+    )
+    .await;
+    crate::files::indexed(&app, &alice, &project).await;
+    for query in ["Gr%C3%B6%C3%9Fe", "Gro%CC%88%C3%9Fe"] {
+        let uri = format!("/api/projects/{project}/search?q={query}");
+        let hits = call(&app, &alice, "GET", &uri, None).await;
+        assert_eq!(
+            hits.body["hits"].as_array().map(Vec::len),
+            Some(1),
+            "{query}: {}",
+            hits.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rename_can_change_the_language() {
+    let app = TestApp::new().await;
+    let alice = app.register("alice@example.com").await;
+    let project = project(&app, &alice).await;
+    let reply = upload(&app, &alice, &project, &[("notes.txt", b"# Notes\n")]).await;
+    let id = reply.body["files"][0]["file_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rename = json!({"version": 1, "path": "notes.md"});
+    let renamed = call(
+        &app,
+        &alice,
+        "PUT",
+        &format!("/api/files/{id}"),
+        Some(rename),
+    )
+    .await;
+    assert_eq!(
+        (&renamed.body["path"], &renamed.body["language"]),
+        (&json!("notes.md"), &json!("markdown")),
+        "{}",
+        renamed.text
     );
 }

@@ -62,7 +62,15 @@ async fn index_status(app: &TestApp, user: &Account, project: &str) -> Value {
 
 #[tokio::test]
 async fn files_the_parser_cannot_read_are_reported_and_cost_no_other_file_its_outline() {
+    // The catch-all parser too, as `kiln serve` has it: it never stands in for a failing
+    // language parser (the file would look parsed, with no symbols).
     let app = with_python(TestApp::builder())
+        .bundle(
+            "kiln.parser.generic",
+            "language-parser",
+            "kiln_parser_generic.wasm",
+            "languages = [\"text\"]\nextensions = [\"*\"]",
+        )
         .without_indexer()
         .build()
         .await;

@@ -36,7 +36,8 @@ pub(super) fn expand(
     } else if lower.ends_with(".tar") {
         tar_entries(bytes, &mut budget)?;
     } else {
-        tar_entries(flate2::read::GzDecoder::new(bytes), &mut budget)?;
+        // Every gzip member: parallel compressors (pigz, bgzip) write several.
+        tar_entries(flate2::read::MultiGzDecoder::new(bytes), &mut budget)?;
     }
     Ok(budget.entries)
 }

@@ -2,45 +2,67 @@
 //! inline SVG drawings. Search would otherwise index every random run of letters in
 //! them (`kggo` from each PNG header), so chunk text has them elided before indexing.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, ops::Range};
 
 /// What an elided blob leaves in the indexed text.
 const ELIDED: &str = "…";
 /// A run of the base64 alphabet this long (without spaces) is data, not a word, when it
-/// mixes upper case, lower case and digits as encoded bytes do. Hex digests (64 hex
-/// digits, no upper and lower case mixed) and long identifiers stay words.
-const MIN_RUN: usize = 64;
+/// mixes upper case, lower case and digits as encoded bytes do. Hex digests (no upper
+/// and lower case mixed) and long identifiers stay words. MIME and PEM wrap base64 at
+/// 60–76 characters a line: each line is a run of its own.
+const MIN_RUN: usize = 40;
 
-/// `text` without base64 runs, data: URI payloads and `<svg>…</svg>` elements; line
-/// breaks inside them are kept, so line numbers within the text stay right.
-pub fn elide_blobs(text: &str) -> Cow<'_, str> {
+/// The byte ranges of `text` that are data, not words. Found once per file, so that an
+/// element split across chunks is elided from each.
+pub fn blob_ranges(text: &str) -> Vec<Range<usize>> {
     let bytes = text.as_bytes();
-    let mut out = String::new();
-    let mut copied = 0;
+    let mut ranges = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
-        let skip = if starts_with_ignore_case(&bytes[at..], b"<svg") {
+        let end = if starts_with_ignore_case(&bytes[at..], b"<svg") {
             svg_end(text, at)
+        } else if at > 0 && bytes[at - 1] == b',' && url_payload_end(bytes, at).is_some() {
+            url_payload_end(bytes, at)
         } else if is_base64(bytes[at]) && (at == 0 || !is_base64(bytes[at - 1])) {
             base64_run_end(bytes, at)
         } else {
             None
         };
-        match skip {
+        match end {
             Some(end) => {
-                out.push_str(&text[copied..at]);
-                out.push_str(ELIDED);
-                out.extend(std::iter::repeat_n('\n', newlines(&text[at..end])));
-                copied = end;
+                ranges.push(at..end);
                 at = end;
             }
             None => at += 1,
         }
     }
-    if copied == 0 {
+    ranges
+}
+
+/// `text` (which starts at byte `offset` of the file `ranges` were found in) with the
+/// parts inside `ranges` replaced by [`ELIDED`] and their line breaks — kept, so line
+/// numbers within the text stay right.
+pub fn elide<'a>(text: &'a str, offset: usize, ranges: &[Range<usize>]) -> Cow<'a, str> {
+    let end = offset + text.len();
+    let mut out = String::new();
+    let mut copied = 0;
+    for range in ranges.iter().filter(|r| r.start < end && r.end > offset) {
+        let (from, to) = (
+            range.start.max(offset) - offset,
+            range.end.min(end) - offset,
+        );
+        let (Some(before), Some(blob)) = (text.get(copied..from), text.get(from..to)) else {
+            continue;
+        };
+        out.push_str(before);
+        out.push_str(ELIDED);
+        out.extend(std::iter::repeat_n('\n', newlines(blob)));
+        copied = to;
+    }
+    if copied == 0 && out.is_empty() {
         return Cow::Borrowed(text);
     }
-    out.push_str(&text[copied..]);
+    out.push_str(text.get(copied..).unwrap_or_default());
     Cow::Owned(out)
 }
 
@@ -64,8 +86,9 @@ fn is_base64(byte: u8) -> bool {
 
 /// The end of the base64 run starting at `at`, when it is one: a data: URI's payload,
 /// or a run long enough and mixed like encoded bytes — the character class (upper,
-/// lower, digit, symbol) changes at least every fourth character, where words, paths
-/// and identifiers change far less often. JSON's `\/` escape does not end a run.
+/// lower, digit, symbol) changes at 3 characters in 8 or more (random bytes: about 5
+/// in 8), where words, paths and identifiers change far less often (a URL path like
+/// `org/Docs/API/v2/Reference/AuthenticationTokens2024`: 1 in 3). JSON's `\/` escape does not end a run.
 fn base64_run_end(bytes: &[u8], at: usize) -> Option<usize> {
     let class = |byte: u8| match byte {
         b'A'..=b'Z' => 0,
@@ -92,13 +115,41 @@ fn base64_run_end(bytes: &[u8], at: usize) -> Option<usize> {
     }
     let data_uri_payload = bytes[..at].ends_with(b";base64,");
     let len = end - at;
-    let encoded = len >= MIN_RUN && seen[0] && seen[1] && seen[2] && changes * 4 >= len;
+    let encoded = len >= MIN_RUN && seen[0] && seen[1] && seen[2] && changes * 8 >= len * 3;
     (data_uri_payload && len > 0 || encoded).then_some(end)
+}
+
+/// The end of a `data:` URI's URL-encoded payload starting at `at` (`data:image/svg+xml,
+/// %3Csvg…`): up to the quote, bracket or space that ends the URI.
+fn url_payload_end(bytes: &[u8], at: usize) -> Option<usize> {
+    let comma = at.checked_sub(1).filter(|&c| bytes[c] == b',')?;
+    // `data:` and a media type (no spaces or quotes, 200 bytes at most) before it; the
+    // bound keeps a file of many commas linear.
+    let window = &bytes[comma.saturating_sub(200)..comma];
+    let scheme = window
+        .windows(5)
+        .rposition(|w| w.eq_ignore_ascii_case(b"data:"))?;
+    if window[scheme + 5..]
+        .iter()
+        .any(|b| b" \"'<>()\n".contains(b))
+    {
+        return None;
+    }
+    let end = bytes[at..]
+        .iter()
+        .position(|b| b" \t\r\n\"'<>()".contains(b))
+        .map_or(bytes.len(), |len| at + len);
+    (end > at).then_some(end)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::elide_blobs;
+    use std::borrow::Cow;
+
+    /// `text` as search indexes it when it is a whole file.
+    fn elide_blobs(text: &str) -> Cow<'_, str> {
+        super::elide(text, 0, &super::blob_ranges(text))
+    }
 
     #[test]
     fn base64_and_svg_are_elided_and_words_stay() {
@@ -114,6 +165,20 @@ mod tests {
         assert_eq!(elide_blobs(&json), "\"image/png\": \"…\",\n");
         let svg = "before <SVG width=\"10\">\n<path d=\"M10 20 L30 40\"/>\n</svg> after";
         assert_eq!(elide_blobs(svg), "before …\n\n after");
+        let encoded = "<img src=\"data:image/svg+xml,%3Csvg%20viewBox%3D%220%200%2010%22%3E\">";
+        assert_eq!(elide_blobs(encoded), "<img src=\"data:image/svg+xml,…\">");
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQx5Ah1fGQ7Ej2YFqTQ9oH3qkq7gwCgYIKoZIzj0EAwIw\n";
+        assert_eq!(elide_blobs(pem), "-----BEGIN CERTIFICATE-----\n…\n");
+    }
+
+    #[test]
+    fn an_element_split_across_chunks_is_elided_from_each() {
+        let file = "<p>intro</p>\n<svg viewBox=\"0 0 10 10\">\n<path d=\"M1 2 L3 4\"/>\n</svg>\n<p>outro</p>\n";
+        let blobs = super::blob_ranges(file);
+        let cut = file.find("<path").unwrap();
+        let (first, second) = (&file[..cut], &file[cut..]);
+        assert_eq!(super::elide(first, 0, &blobs), "<p>intro</p>\n…\n");
+        assert_eq!(super::elide(second, cut, &blobs), "…\n\n<p>outro</p>\n");
     }
 
     #[test]

@@ -50,7 +50,14 @@ impl FileService {
                 }
                 NewContent::read(path, content.into_bytes())
             }
-            None => current.as_new(path),
+            None => {
+                // A rename can change the language (`notes.txt` → `notes.md`).
+                let mut renamed = current.as_new(path);
+                if !renamed.binary {
+                    renamed.language = super::language_of(&renamed.path, &renamed.content);
+                }
+                renamed
+            }
         };
         if new.path == current.path && new.sha256 == current.sha256 {
             return self.summary(file_id).await;

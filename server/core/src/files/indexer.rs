@@ -19,7 +19,13 @@ use surrealdb::types::RecordId;
 use tokio::{sync::Notify, sync::watch, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use super::{SymbolRow, blobs::elide_blobs, code_words, store};
+use unicode_normalization::UnicodeNormalization;
+
+use super::{
+    SymbolRow,
+    blobs::{blob_ranges, elide},
+    code_words, store,
+};
 use crate::{
     ServiceError,
     db::Db,
@@ -219,13 +225,19 @@ async fn write_chunks(
         outline,
         reason,
     } = parsed;
+    // Embedded data (base64, SVG) found in the whole file, so that a blob split across
+    // chunks is left out of each.
+    let blobs = blob_ranges(&file.content);
     let chunks: Vec<ChunkRow> = parsed
         .chunks
         .iter()
         .filter_map(|chunk| {
             let (start, end) = (chunk.span.start_byte as usize, chunk.span.end_byte as usize);
-            // What search indexes: the text without embedded data (base64, SVG).
-            let text = elide_blobs(file.content.get(start..end)?);
+            // What search indexes: the text without embedded data, in NFC (as queries
+            // are), so a decomposed `Größe` and a composed one are one word.
+            let text: String = elide(file.content.get(start..end)?, start, &blobs)
+                .nfc()
+                .collect();
             if code_words(&text).is_empty() {
                 return None;
             }
@@ -239,7 +251,7 @@ async fn write_chunks(
                 end_byte: chunk.span.end_byte.into(),
                 start_line: chunk.span.start_line.into(),
                 end_line: chunk.span.end_line.into(),
-                text: text.into_owned(),
+                text,
                 symbols: symbols_within(&parsed.symbols, start, end),
             })
         })

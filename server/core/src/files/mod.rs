@@ -227,16 +227,10 @@ impl NewContent {
     fn read(path: String, bytes: Vec<u8>) -> Self {
         let sha256 = kiln_plugin_host::sha256_hex(&bytes);
         let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-        let language = kiln_parser_generic::GenericParser::language(&path).to_owned();
         match sniff(&bytes) {
             Content::Text { text, note } => Self {
                 lines: line_count(&text),
-                // A notebook is code in its kernel's language (search filters by it).
-                language: if crate::notebook::is_notebook(&path) {
-                    crate::notebook::kernel_language(&text).unwrap_or_else(|| "python".into())
-                } else {
-                    language
-                },
+                language: language_of(&path, &text),
                 path,
                 sha256,
                 size,
@@ -260,8 +254,17 @@ impl NewContent {
     }
 }
 
-/// Lines as editors count them: a final line without a newline counts.
-/// Lines as editors count them: LF, CRLF and a bare CR each end one.
+/// The language of the text file at `path`: by its name, and a notebook by its
+/// kernel (search filters by it).
+fn language_of(path: &str, text: &str) -> String {
+    if crate::notebook::is_notebook(path) {
+        return crate::notebook::kernel_language(text).unwrap_or_else(|| "python".into());
+    }
+    kiln_parser_generic::GenericParser::language(path).to_owned()
+}
+
+/// Lines as editors count them: LF, CRLF and a bare CR each end one; a final line
+/// without an ending counts.
 fn line_count(text: &str) -> i64 {
     let bytes = text.as_bytes();
     let endings = bytes

@@ -20,6 +20,11 @@ pub fn normalize_path(field: &str, name: &str) -> Result<String, ApiError> {
     if name.chars().any(char::is_control) {
         return Err(refuse("must not contain control characters"));
     }
+    if name.chars().any(is_invisible) {
+        return Err(refuse(
+            "must not contain invisible or text-direction characters",
+        ));
+    }
     let unified: String = name.replace('\\', "/").nfc().collect();
     let has_drive = unified.len() >= 2
         && unified.as_bytes()[1] == b':'
@@ -63,23 +68,54 @@ fn shown(name: &str) -> String {
     format!("{:?}", format!("{head}…{tail}"))
 }
 
-/// Whether `name` is metadata macOS writes next to real files, which users never
-/// mean to store: AppleDouble twins (`._main.py`), `.DS_Store`, the custom-icon file
-/// `Icon\r`, and anything under `__MACOSX/` (Archive Utility's copy of the twins) or
-/// the volume folders `.Spotlight-V100`, `.Trashes`, `.fseventsd`, `.TemporaryItems` —
-/// at any depth.
-pub fn is_finder_metadata(name: &str) -> bool {
+/// Characters that change how a name reads without being seen (Unicode format
+/// characters): zero-width spaces and joiners, bidirectional overrides and isolates
+/// (`evil\u{202e}gnp.js` shows as `evilsj.png`), line and paragraph separators, the
+/// byte-order mark, soft hyphens.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// Whether `name` is metadata an operating system writes next to real files, which
+/// users never mean to store — at any depth:
+/// - macOS: AppleDouble twins (`._main.py`), `.DS_Store`, the custom-icon file
+///   `Icon\r`, `.apdisk`, and anything under `__MACOSX/` (Archive Utility's copy of
+///   the twins), `.AppleDouble/` or the volume folders `.Spotlight-V100`, `.Trashes`,
+///   `.fseventsd`, `.TemporaryItems`, `.DocumentRevisions-V100`;
+/// - Windows: `Thumbs.db`, `ehthumbs.db`, `desktop.ini`, and anything under
+///   `$RECYCLE.BIN/` or `System Volume Information/`;
+/// - Linux desktops: anything under a `.Trash-<uid>/` folder.
+pub fn is_os_metadata(name: &str) -> bool {
+    const FOLDERS: &[&str] = &[
+        "__MACOSX",
+        ".AppleDouble",
+        ".Spotlight-V100",
+        ".Trashes",
+        ".fseventsd",
+        ".TemporaryItems",
+        ".DocumentRevisions-V100",
+        "$RECYCLE.BIN",
+        "System Volume Information",
+    ];
+    const FILES: &[&str] = &[
+        ".DS_Store",
+        "Icon\r",
+        ".apdisk",
+        "Thumbs.db",
+        "ehthumbs.db",
+        "desktop.ini",
+    ];
     let unified = name.replace('\\', "/");
     let mut segments = unified.split('/').filter(|s| !s.is_empty()).peekable();
     while let Some(segment) = segments.next() {
         let last = segments.peek().is_none();
-        let folder = matches!(
-            segment,
-            "__MACOSX" | ".Spotlight-V100" | ".Trashes" | ".fseventsd" | ".TemporaryItems"
-        );
+        let folder = FOLDERS.iter().any(|f| f.eq_ignore_ascii_case(segment))
+            || segment.starts_with(".Trash-");
         let file =
-            last && (segment == ".DS_Store" || segment == "Icon\r" || segment.starts_with("._"));
-        if (folder && !last) || file {
+            FILES.iter().any(|f| f.eq_ignore_ascii_case(segment)) || segment.starts_with("._");
+        if (folder && !last) || (file && last) {
             return true;
         }
     }
@@ -146,6 +182,10 @@ mod tests {
             error.detail
         );
         assert!(error.detail.contains("over 255 bytes"), "{}", error.detail);
+        for name in ["evil\u{202e}gnp.js", "main\u{200b}.py", "a\u{2028}b.md"] {
+            let error = normalize_path("files", name).unwrap_err();
+            assert!(error.detail.contains("invisible"), "{}", error.detail);
+        }
         let error = normalize_path("path", "../escape.rs").unwrap_err();
         assert!(
             error.detail.contains("\"../escape.rs\""),
@@ -155,7 +195,7 @@ mod tests {
     }
 
     #[test]
-    fn finder_metadata_is_recognised_at_any_depth() {
+    fn os_metadata_is_recognised_at_any_depth() {
         for name in [
             "._main.py",
             "proj/src/._util.py",
@@ -167,8 +207,13 @@ mod tests {
             "proj/Icon\r",
             ".Spotlight-V100/Store-V2/x",
             "proj/.fseventsd/fseventsd-uuid",
+            "photos/Thumbs.db",
+            "proj/desktop.ini",
+            "$RECYCLE.BIN/S-1-5/x.txt",
+            "usb/.Trash-1000/files/old.py",
+            "share/.AppleDouble/main.py",
         ] {
-            assert!(is_finder_metadata(name), "{name:?}");
+            assert!(is_os_metadata(name), "{name:?}");
         }
         for name in [
             "proj/main.py",
@@ -178,8 +223,10 @@ mod tests {
             "__MACOSX",
             "proj/Icon.png",
             "a/.DS_Store/real.txt",
+            "docs/thumbs.db.md",
+            ".trash/notes.md",
         ] {
-            assert!(!is_finder_metadata(name), "{name:?}");
+            assert!(!is_os_metadata(name), "{name:?}");
         }
     }
 }

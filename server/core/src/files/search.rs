@@ -22,7 +22,9 @@ impl FileService {
         query: &SearchQuery,
     ) -> Result<SearchResults, ServiceError> {
         let project_id = scope.id().as_str();
-        let q = query.q.trim();
+        // Indexed text is NFC: so is the query.
+        let q: String = unicode_normalization::UnicodeNormalization::nfc(query.q.trim()).collect();
+        let q = q.as_str();
         if q.is_empty() || q.chars().count() > QUERY_MAX_CHARS {
             return Err(ServiceError::invalid_field(
                 "q",
@@ -168,8 +170,10 @@ fn path_glob(glob: &str) -> Result<globset::GlobMatcher, ServiceError> {
             "the pattern is too long",
         ));
     }
+    // Paths are stored NFC; a pattern typed on a Mac may arrive decomposed.
+    let glob: String = unicode_normalization::UnicodeNormalization::nfc(glob).collect();
     let anchored = if glob.contains('/') {
-        glob.to_owned()
+        glob
     } else {
         format!("**/{glob}")
     };
@@ -210,6 +214,8 @@ mod tests {
         assert!(!matches("*–*", "notes/plain.md"));
         // `<` and `>` are characters, not word boundaries.
         assert!(matches("notes/<draft>.md", "notes/<draft>.md"));
+        // A decomposed (macOS) spelling finds the stored, composed path.
+        assert!(matches("docs/cafe\u{301}*", "docs/caf\u{e9}.md"));
         assert!(!matches("notes/<draft>.md", "notes/draft.md"));
         // Brackets are a character class, as in every glob; `\\` escapes one.
         assert!(matches("a.[bc]", "a.c"));

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use kiln_types::{UploadOutcome, UploadReport, UploadedFile};
 
 use super::{
-    FileService, NewContent, PATH_INDEX, archive, normalize_path, path::is_finder_metadata, store,
+    FileService, NewContent, PATH_INDEX, archive, normalize_path, path::is_os_metadata, store,
 };
 use crate::{ServiceError, access::ProjectScope, events::DomainEvent, store::files::PutResult};
 
@@ -42,7 +42,10 @@ impl FileService {
                 sha256: String::new(),
                 size,
                 binary: false,
-                note: Some("macOS Finder metadata, not stored".into()),
+                note: Some(
+                    "operating-system metadata (Finder, Explorer, trash folders), not stored"
+                        .into(),
+                ),
             });
         }
         for (path, bytes) in files {
@@ -92,7 +95,7 @@ impl FileService {
         Ok(report)
     }
 
-    /// Expands archives, sets Finder metadata aside (its names and sizes, second) and
+    /// Expands archives, sets operating-system metadata aside (its names and sizes, second) and
     /// normalises every other path; refuses the whole upload (before anything is
     /// written) when a name is unsafe, a path comes twice, or a limit is exceeded.
     #[allow(clippy::type_complexity)]
@@ -129,7 +132,7 @@ impl FileService {
         }
         let (junk, expanded): (Vec<_>, Vec<_>) = expanded
             .into_iter()
-            .partition(|file| is_finder_metadata(&file.name));
+            .partition(|file| is_os_metadata(&file.name));
         let skipped = junk
             .into_iter()
             .map(|file| {

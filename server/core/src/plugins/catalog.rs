@@ -14,6 +14,12 @@ use kiln_types::PluginSummary;
 
 use super::PluginSettings;
 
+/// Parsers for one path: `(specific, any)`, each best first.
+pub type ParserChoice = (
+    Vec<Arc<LanguageParserPlugin>>,
+    Vec<Arc<LanguageParserPlugin>>,
+);
+
 /// Where a plugin came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -182,7 +188,9 @@ impl Catalog {
             .map(|entry| entry.loaded.clone())
     }
 
-    pub(crate) fn parsers_for(&self, path: &str) -> Vec<Arc<LanguageParserPlugin>> {
+    /// Language parsers for `path`, best first: `(specific, any)` — those claiming its
+    /// file name or extension, and those claiming any file (`*`).
+    pub(crate) fn parsers_for(&self, path: &str) -> ParserChoice {
         let name = path.rsplit('/').next().unwrap_or(path);
         let extension = name
             .rsplit_once('.')
@@ -216,7 +224,12 @@ impl Catalog {
             })
             .collect();
         ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(b.2)));
-        ranked.into_iter().map(|(_, _, _, plugin)| plugin).collect()
+        let (specific, any): (Vec<_>, Vec<_>) =
+            ranked.into_iter().partition(|(tier, ..)| *tier < 2);
+        let plugins = |ranked: Vec<(u8, i32, &str, Arc<LanguageParserPlugin>)>| {
+            ranked.into_iter().map(|(_, _, _, plugin)| plugin).collect()
+        };
+        (plugins(specific), plugins(any))
     }
 
     pub(crate) fn find(&self, id: &str) -> Option<&Entry> {

@@ -170,10 +170,11 @@ impl PluginRegistry {
         self.get(id)
     }
 
-    /// Language parsers for `path`, best first: those claiming its exact file name,
-    /// then its extension, then any file; by priority within each group. Disabled
-    /// plugins are left out; quarantined ones refuse calls by themselves.
-    pub fn parsers_for(&self, path: &str) -> Vec<Arc<LanguageParserPlugin>> {
+    /// Language parsers for `path`: `(specific, any)` — those claiming its exact file
+    /// name, then its extension; and those claiming any file — by priority within each
+    /// group. Disabled plugins are left out; quarantined ones refuse calls by
+    /// themselves.
+    pub fn parsers_for(&self, path: &str) -> catalog::ParserChoice {
         self.catalog().parsers_for(path)
     }
 
