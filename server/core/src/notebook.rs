@@ -97,15 +97,21 @@ pub fn cells(text: &str) -> Result<Vec<Cell>, String> {
 }
 
 /// The kernel's language (`metadata.kernelspec.language`, else
-/// `metadata.language_info.name`), lowercased.
+/// `metadata.language_info.name`) as Kiln names languages: lowercased, a standard's
+/// year dropped (xeus-cling's `C++17` is `cpp`).
 pub fn kernel_language(text: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(text).ok()?;
     let metadata = value.get("metadata")?;
-    metadata
+    let language = metadata
         .pointer("/kernelspec/language")
         .or_else(|| metadata.pointer("/language_info/name"))
-        .and_then(|l| l.as_str())
-        .map(str::to_ascii_lowercase)
+        .and_then(|l| l.as_str())?
+        .to_ascii_lowercase();
+    Some(if language.starts_with("c++") {
+        "cpp".to_owned()
+    } else {
+        language
+    })
 }
 
 /// An open object or array, and where it sits in its parent.
@@ -259,6 +265,8 @@ mod tests {
         let located = cells[1].locate(def..cells[1].source().len()).unwrap();
         assert!(NOTEBOOK[located].starts_with("\"def load(path):\\n\""));
         assert_eq!(kernel_language(NOTEBOOK).as_deref(), Some("python"));
+        let cling = r#"{"cells": [], "metadata": {"kernelspec": {"language": "C++17"}}}"#;
+        assert_eq!(kernel_language(cling).as_deref(), Some("cpp"));
         assert!(is_notebook("work/Analysis.IPYNB") && !is_notebook("ipynb.py"));
     }
 

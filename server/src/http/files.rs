@@ -291,8 +291,14 @@ pub async fn versions(
 pub async fn version(
     State(services): State<Services>,
     OwnedFile(scope): OwnedFile,
-    Path((_, version)): Path<(String, u64)>,
+    Path((_, version)): Path<(String, String)>,
 ) -> Result<Json<FileVersion>, ApiErrorResponse> {
+    let version = version.parse::<u64>().map_err(|_| {
+        ApiError::invalid_field(
+            "version",
+            format!("{version:?} is not a version number (1, 2, …)"),
+        )
+    })?;
     Ok(Json(services.files.version(&scope, version).await?))
 }
 

@@ -48,10 +48,11 @@ impl FileService {
                 format!("must be 1 to {SEARCH_MAX_LIMIT}"),
             ));
         }
+        // Languages are stored lowercase (`python`); `Python` means the same.
         let language = query
             .language
             .as_deref()
-            .map(str::trim)
+            .map(|l| l.trim().to_lowercase())
             .filter(|l| !l.is_empty());
         let glob = match query
             .path
@@ -73,7 +74,7 @@ impl FileService {
             ChunkQuery {
                 project_id,
                 words: words.join(" "),
-                language,
+                language: language.as_deref(),
                 files: glob,
                 limit,
                 symbol_weight: SYMBOL_WEIGHT,
