@@ -38,7 +38,7 @@ SITE_STAMP := $(LEPTOS_SITE_ROOT)/.built
 SURREAL_SERVER := $(CARGO_TARGET_DIR)/surreal-server/release/kiln-test-surreal-server
 E2E_ADDR := 127.0.0.1:3107
 
-.PHONY: run build check test test-rust test-plugins test-e2e test-api schemathesis test-examples lint fmt tools rust-tools web-tools browser plugins surreal-server clean-data bench
+.PHONY: run build check test test-rust test-plugins test-e2e test-api schemathesis test-examples lint fmt tools rust-tools web-tools browser plugins surreal-server clean-data bench bench-scale
 
 ## run: build everything and serve Kiln at http://$(LEPTOS_SITE_ADDR) on ./data
 run: build
@@ -112,6 +112,12 @@ lint:
 fmt:
 	cargo fmt --all
 	cd plugins && cargo fmt --all
+
+## bench-scale: Kiln on a big repository (SIZE_MB of real source, default 500): memory,
+## data size, indexing throughput first vs last tenth, search p50/p99, restart; prints only
+SIZE_MB ?= 500
+bench-scale: build
+	python3 end2end/bench/scale.py $(KILN_BIN) $(SIZE_MB)
 
 ## bench: plugin host figures (per-call overhead, sandbox vs native); prints, asserts nothing
 bench: plugins
