@@ -111,7 +111,7 @@ class Server:
     def __init__(self, data, addr):
         self.data, self.addr = data, addr
         env = dict(os.environ,
-                   DATABASE_URL=f"surrealkv://{data}/db", KILN_CONFIG=f"{data}/kiln.toml",
+                   DATABASE_URL=f"surrealkv://{data}/db" + os.environ.get("KILN_SCALE_DB_QUERY", ""), KILN_CONFIG=f"{data}/kiln.toml",
                    LEPTOS_SITE_ADDR=addr, KILN_PLUGIN_DIR=f"{ROOT}/plugins/dist",
                    KILN_PLUGIN_CACHE_DIR=f"{data}/cache", RUST_LOG="warn",
                    KILN_JWT_KEYS="k1:" + "".join(random.choice("abcdef0123456789") for _ in range(48)))

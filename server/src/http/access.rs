@@ -41,7 +41,7 @@ impl FromRequestParts<AppState> for OwnedFile {
             Ok(Path(id)) => id,
             // `/api/files/{file_id}/versions/{version}`
             Err(_) => {
-                Path::<(String, u64)>::from_request_parts(parts, state)
+                Path::<(String, String)>::from_request_parts(parts, state)
                     .await
                     .map_err(IntoResponse::into_response)?
                     .0

@@ -961,6 +961,11 @@ export type Id = string | number;
                 ),
                 "g",
             ),
+            (
+                "negate.js",
+                format!("export const N = {}1;\n", "- ".repeat(20_000)),
+                "N",
+            ),
         ];
         for (path, source, name) in cases {
             let source = format!("{source}export function after() {{}}\n");
@@ -970,5 +975,17 @@ export type Id = string | number;
                 .collect();
             assert_eq!(names, [name, "after"], "{path}");
         }
+    }
+
+    /// `------…1` (20,000 dashes) recursed once per `--` in oxc until the stack ran out:
+    /// a run of `++`/`--` where an operand may start nests like `!!!x`, and is flattened.
+    #[test]
+    fn a_run_of_increments_never_exhausts_the_stack() {
+        let source = format!("export const x = {}1;\n", "-".repeat(20_000));
+        let names: Vec<String> = symbols_on_a_small_stack("dashes.ts", &source)
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["x"]);
     }
 }

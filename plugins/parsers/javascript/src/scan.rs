@@ -305,7 +305,9 @@ impl<F: FnMut(usize, Event)> Scanner<'_, F> {
             }
             b'=' => (at + 1, false, Event::Chain(true)),
             b'!' | b'~' if next != Some(b'=') => (at + 1, false, Event::Prefix),
-            // `a++ / 2`: a postfix `++` or `--` ends an operand.
+            // `++x`, `-- -- x`: where an operand may start, a prefix that nests; after
+            // one (`a++ / 2`), a postfix that ends it.
+            b'+' | b'-' if next == Some(byte) && starts => (at + 2, false, Event::Prefix),
             b'+' | b'-' if next == Some(byte) => (at + 2, true, Event::Token),
             b'+' | b'-' if starts => (at + 1, false, Event::Prefix),
             _ if is_word(byte) => self.word(at),

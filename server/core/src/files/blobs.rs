@@ -19,15 +19,16 @@ pub fn blob_ranges(text: &str) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
-        let end = if starts_with_ignore_case(&bytes[at..], b"<svg") {
-            svg_end(text, at)
-        } else if at > 0 && bytes[at - 1] == b',' && url_payload_end(bytes, at).is_some() {
-            url_payload_end(bytes, at)
-        } else if is_base64(bytes[at]) && (at == 0 || !is_base64(bytes[at - 1])) {
-            base64_run_end(bytes, at)
-        } else {
-            None
+        let payload = || (at > 0 && bytes[at - 1] == b',').then(|| url_payload_end(bytes, at));
+        let svg = || starts_with_ignore_case(&bytes[at..], b"<svg").then(|| svg_end(text, at));
+        let run = || {
+            (is_base64(bytes[at]) && (at == 0 || !is_base64(bytes[at - 1])))
+                .then(|| base64_run_end(bytes, at))
         };
+        let end = payload()
+            .flatten()
+            .or_else(|| svg().flatten())
+            .or_else(|| run().flatten());
         match end {
             Some(end) => {
                 ranges.push(at..end);
@@ -135,9 +136,16 @@ fn url_payload_end(bytes: &[u8], at: usize) -> Option<usize> {
     {
         return None;
     }
+    // Quoted (`url("data:…")`, `src='data:…'`), the URI runs to its closing quote, spaces
+    // and the other quote included; bare, to the first space, quote or bracket.
+    let ends: &[u8] = match scheme.checked_sub(1).map(|i| window[i]) {
+        Some(b'"') => b"\"\n",
+        Some(b'\'') => b"'\n",
+        _ => b" \t\r\n\"'<>()",
+    };
     let end = bytes[at..]
         .iter()
-        .position(|b| b" \t\r\n\"'<>()".contains(b))
+        .position(|b| ends.contains(b))
         .map_or(bytes.len(), |len| at + len);
     (end > at).then_some(end)
 }
@@ -167,6 +175,11 @@ mod tests {
         assert_eq!(elide_blobs(svg), "before …\n\n after");
         let encoded = "<img src=\"data:image/svg+xml,%3Csvg%20viewBox%3D%220%200%2010%22%3E\">";
         assert_eq!(elide_blobs(encoded), "<img src=\"data:image/svg+xml,…\">");
+        let css = "a { background: url(\"data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 8 8'/>\"); }";
+        assert_eq!(
+            elide_blobs(css),
+            "a { background: url(\"data:image/svg+xml,…\"); }"
+        );
         let pem = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQx5Ah1fGQ7Ej2YFqTQ9oH3qkq7gwCgYIKoZIzj0EAwIw\n";
         assert_eq!(elide_blobs(pem), "-----BEGIN CERTIFICATE-----\n…\n");
     }

@@ -96,9 +96,11 @@ pub struct Parsed {
     pub reason: Option<String>,
 }
 
-/// Why `asked` parsers gave no outline: none claims the file; each one that answered
-/// could not read this input (a per-file outcome); or one was unavailable — failing,
-/// in quarantine, or every slot busy — which a later attempt may cure.
+/// Why `asked` parsers gave no outline: none claims the file; each one that was
+/// called failed on this input — refused it, or trapped, timed out or ran out of
+/// fuel or memory reading it (a per-file outcome: parsing it again would only fail the
+/// parser again); or one was unavailable — in quarantine, answering outside its
+/// contract, or every slot busy — which a later attempt may cure.
 fn without_outline(asked: usize, failures: &[PluginError]) -> (OutlineState, Option<String>) {
     if asked == 0 {
         return (OutlineState::None, None);
@@ -106,7 +108,12 @@ fn without_outline(asked: usize, failures: &[PluginError]) -> (OutlineState, Opt
     let per_file = |error: &PluginError| {
         matches!(
             error,
-            PluginError::Reported { .. } | PluginError::InputTooLarge { .. }
+            PluginError::Reported { .. }
+                | PluginError::InputTooLarge { .. }
+                | PluginError::Crashed { .. }
+                | PluginError::Timeout { .. }
+                | PluginError::OutOfFuel { .. }
+                | PluginError::MemoryLimit { .. }
         )
     };
     match failures.first() {
@@ -137,4 +144,60 @@ pub fn built_in(path: &str, source: &str, budget: u32) -> Result<ParsedFile, Ser
     Ok(kiln_plugin_host::check_parsed(
         BUILT_IN, source, &parsed, budget,
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use kiln_plugin_host::PluginError;
+    use kiln_types::OutlineState;
+
+    use super::without_outline;
+
+    #[test]
+    fn a_file_that_breaks_its_parser_is_unparsable_and_an_unavailable_parser_is_waited_for() {
+        let crashed = PluginError::Crashed {
+            plugin: "kiln.parser.javascript".into(),
+            reason: "wasm trap: call stack exhausted".into(),
+            stderr_tail: String::new(),
+        };
+        let refused = PluginError::Reported {
+            plugin: "kiln.parser.python".into(),
+            message: "a.py:1:5: invalid syntax".into(),
+        };
+        let quarantined = PluginError::Quarantined {
+            plugin: "kiln.parser.javascript".into(),
+            retry_in_ms: 1000,
+        };
+        let (state, reason) = without_outline(1, std::slice::from_ref(&crashed));
+        assert_eq!(
+            state,
+            OutlineState::Unparsable,
+            "parsing it again would crash again"
+        );
+        assert!(reason.unwrap().contains("call stack exhausted"));
+        let (state, reason) = without_outline(1, std::slice::from_ref(&refused));
+        assert_eq!(
+            (state, reason.as_deref()),
+            (
+                OutlineState::Unparsable,
+                Some("kiln.parser.python: a.py:1:5: invalid syntax")
+            )
+        );
+        assert_eq!(without_outline(1, &[quarantined]).0, OutlineState::Fallback);
+        assert_eq!(
+            without_outline(1, &[]).0,
+            OutlineState::Fallback,
+            "every slot busy"
+        );
+        assert_eq!(without_outline(0, &[]).0, OutlineState::None);
+        // Of two parsers, one unavailable: a later attempt may still get an outline.
+        let unavailable = PluginError::InvalidOutput {
+            plugin: "acme.bad".into(),
+            reason: "overlapping chunks".into(),
+        };
+        assert_eq!(
+            without_outline(2, &[refused, unavailable]).0,
+            OutlineState::Fallback
+        );
+    }
 }
