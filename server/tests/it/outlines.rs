@@ -286,6 +286,27 @@ async fn notebooks_are_indexed_by_their_cells_and_never_their_outputs() {
             "{junk} is output data, not a word"
         );
     }
+
+    // A cell magic makes its cell another language: the rest keeps its outline.
+    let magic = json!({
+        "cells": [
+            {"cell_type": "code", "source": ["%%bash\n", "ls -la | wc -l\n"], "outputs": []},
+            {"cell_type": "code", "source": ["%matplotlib inline\n", "def plot_churn(df):\n", "    return df\n"], "outputs": []}
+        ],
+        "metadata": {"kernelspec": {"language": "python"}}, "nbformat": 4, "nbformat_minor": 5
+    })
+    .to_string();
+    upload(
+        &app,
+        &admin,
+        &project,
+        &[("notebooks/magic.ipynb", magic.as_bytes())],
+    )
+    .await;
+    index_all(&app).await;
+    let file = file_by_path(&app, &admin, &project, "notebooks/magic.ipynb").await;
+    assert_eq!(file["outline"], "parsed", "{}", file["outline_error"]);
+    assert_eq!(symbol_names(&file), ["plot_churn"]);
 }
 
 /// The bundled Python parser, as `kiln serve` loads it.

@@ -84,8 +84,8 @@ fn is_invisible(c: char) -> bool {
 ///   `Icon\r`, `.apdisk`, and anything under `__MACOSX/` (Archive Utility's copy of
 ///   the twins), `.AppleDouble/` or the volume folders `.Spotlight-V100`, `.Trashes`,
 ///   `.fseventsd`, `.TemporaryItems`, `.DocumentRevisions-V100`;
-/// - Windows: `Thumbs.db`, `ehthumbs.db`, `desktop.ini`, and anything under
-///   `$RECYCLE.BIN/` or `System Volume Information/`;
+/// - Windows: `Thumbs.db`, `ehthumbs.db`, `desktop.ini`, Office's `~$*` owner files,
+///   and anything under `$RECYCLE.BIN/` or `System Volume Information/`;
 /// - Linux desktops: anything under a `.Trash-<uid>/` folder.
 pub fn is_os_metadata(name: &str) -> bool {
     const FOLDERS: &[&str] = &[
@@ -113,8 +113,10 @@ pub fn is_os_metadata(name: &str) -> bool {
         let last = segments.peek().is_none();
         let folder = FOLDERS.iter().any(|f| f.eq_ignore_ascii_case(segment))
             || segment.starts_with(".Trash-");
-        let file =
-            FILES.iter().any(|f| f.eq_ignore_ascii_case(segment)) || segment.starts_with("._");
+        // `~$report.docx`: the owner file Office keeps beside a document while it is open.
+        let file = FILES.iter().any(|f| f.eq_ignore_ascii_case(segment))
+            || segment.starts_with("._")
+            || segment.starts_with("~$");
         if (folder && !last) || (file && last) {
             return true;
         }
@@ -212,6 +214,7 @@ mod tests {
             "$RECYCLE.BIN/S-1-5/x.txt",
             "usb/.Trash-1000/files/old.py",
             "share/.AppleDouble/main.py",
+            "docs/~$report.docx",
         ] {
             assert!(is_os_metadata(name), "{name:?}");
         }

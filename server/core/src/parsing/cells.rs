@@ -43,6 +43,11 @@ impl ParserService {
                 continue;
             }
             let code = cell.source();
+            // A cell magic (`%%bash`, `%%sql`) makes the whole cell another language: it
+            // is searchable text, with no outline to expect from the kernel's parser.
+            if language == "python" && code.trim_start().starts_with("%%") {
+                continue;
+            }
             // Kernel commands are not the language: blanked, same length.
             let code = without_magics(&code, magic_prefixes(&language));
             let cell_path = format!("{path}#cell-{}.{extension}", index + 1);
