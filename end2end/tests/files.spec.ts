@@ -113,3 +113,30 @@ test("upload a folder, watch it index, search, edit, resolve a conflict, restore
   await expect(page.locator(".code")).toContainText("Reads the settings.");
   await expect(page.locator(".code")).not.toContainText("second tab");
 });
+
+test("a file the parser cannot read is indexed and says why it has no outline", async ({ page }) => {
+  await register(page);
+  const name = `Outlines ${Date.now()}`;
+  await page.getByLabel("Name").fill(name);
+  await page.getByRole("button", { name: "Create project" }).click();
+  await page.getByRole("link", { name }).click();
+  await page.getByRole("link", { name: "Files", exact: true }).click();
+  await hydrated(page);
+
+  const root = mkdtempSync(path.join(tmpdir(), "kiln-outlines-"));
+  const dir = path.join(root, "app");
+  mkdirSync(dir);
+  writeFileSync(path.join(dir, "models.py"), "class Invoice:\n    def total(self):\n        return 0\n");
+  writeFileSync(path.join(dir, "broken.py"), "def broken(:\n    pass\n");
+  await page.getByLabel("A folder").setInputFiles(dir);
+  await expect(page.locator(".uploads li").filter({ hasText: "created" })).toHaveCount(2);
+  await expect(page.locator(".index-summary")).toContainText("0 queued · 2 indexed");
+  await expect(page.locator(".outline-summary")).toContainText("1 indexed without an outline: 1 the parser could not read");
+  const broken = page.locator(".tree-file[data-path='app/broken.py']");
+  await expect(broken).toContainText("no outline: the parser could not read this file");
+  await expect(page.locator(".tree-file[data-path='app/models.py']")).not.toContainText("no outline");
+
+  await broken.getByRole("link", { name: "broken.py" }).click();
+  await expect(page.locator(".outline-note")).toContainText("No outline: the parser could not read this file");
+  await expect(page.locator(".outline-note")).toContainText("broken.py:1:");
+});

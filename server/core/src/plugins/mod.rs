@@ -266,6 +266,12 @@ impl PluginRegistry {
                         Err(error) if passes_through(&error) => {
                             return Err(ServiceError::Plugin(error));
                         }
+                        // An input the plugin refuses (a syntax error) is that input's
+                        // outcome, not a plugin in trouble: noted, not warned about.
+                        Err(error @ PluginError::Reported { .. }) => {
+                            tracing::info!(what, %subject, plugin = plugin.plugin_id(), %error, "plugin refused the input; trying the next one");
+                            failures.push(error);
+                        }
                         Err(error) => {
                             let stderr_tail = match &error {
                                 PluginError::Crashed { stderr_tail, .. } => stderr_tail.as_str(),
