@@ -16,6 +16,13 @@ pub struct IncomingFile {
     pub bytes: Vec<u8>,
 }
 
+/// An upload's files, checked: `(path, bytes)` to store, and `(name, size)` of the
+/// operating-system metadata set aside.
+struct Checked {
+    files: Vec<(String, Vec<u8>)>,
+    skipped: Vec<(String, u64)>,
+}
+
 /// How often an upload that lost a race for a new path is tried again.
 const WRITE_ATTEMPTS: u32 = 3;
 
@@ -31,7 +38,7 @@ impl FileService {
         scope.require_writable()?;
         let (principal, project_id) = (scope.principal(), scope.id().as_str());
         let project = scope.reference();
-        let (files, skipped) = self.checked(files)?;
+        let Checked { files, skipped } = self.checked(files)?;
         let mut report = UploadReport::default();
         for (name, size) in skipped {
             report.push(UploadedFile {
@@ -95,14 +102,10 @@ impl FileService {
         Ok(report)
     }
 
-    /// Expands archives, sets operating-system metadata aside (its names and sizes, second) and
-    /// normalises every other path; refuses the whole upload (before anything is
-    /// written) when a name is unsafe, a path comes twice, or a limit is exceeded.
-    #[allow(clippy::type_complexity)]
-    fn checked(
-        &self,
-        files: Vec<IncomingFile>,
-    ) -> Result<(Vec<(String, Vec<u8>)>, Vec<(String, u64)>), ServiceError> {
+    /// Expands archives, sets operating-system metadata aside and normalises every other
+    /// path; refuses the whole upload (before anything is written) when a name is
+    /// unsafe, a path comes twice, or a limit is exceeded.
+    fn checked(&self, files: Vec<IncomingFile>) -> Result<Checked, ServiceError> {
         if files.is_empty() {
             return Err(ServiceError::invalid_field(
                 "files",
@@ -156,7 +159,10 @@ impl FileService {
                 Ok((path, file.bytes))
             })
             .collect::<Result<_, ServiceError>>()?;
-        Ok((kept, skipped))
+        Ok(Checked {
+            files: kept,
+            skipped,
+        })
     }
 
     /// `fn::put_file` in a transaction. Two uploads of a new path at once: the loser's
