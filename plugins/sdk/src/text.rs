@@ -76,6 +76,13 @@ pub fn line_breaks(text: &str) -> impl Iterator<Item = usize> + '_ {
         .map(|(at, _)| at + 1)
 }
 
+/// How many lines `text` has, as editors count them: each line ending ends one, and
+/// a last line without an ending counts too (`""` has none).
+pub fn line_count(text: &str) -> usize {
+    let unterminated = !text.is_empty() && !text.ends_with(['\n', '\r']);
+    line_breaks(text).count() + usize::from(unterminated)
+}
+
 /// Whether `text` is exactly one line ending: `\n`, `\r\n` or `\r`.
 pub fn is_line_break(text: &str) -> bool {
     matches!(text, "\n" | "\r\n" | "\r")
@@ -124,6 +131,11 @@ mod tests {
         // Line of each byte: the `\r\n` pair belongs to line 2.
         let lines: Vec<usize> = (0..source.len()).map(|at| index.line_of(at)).collect();
         assert_eq!(lines, [1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 6]);
+        assert_eq!(line_count(source), 6);
+        assert_eq!(
+            (line_count(""), line_count("x\r"), line_count("x\r\ny")),
+            (0, 1, 2)
+        );
         assert_eq!(index.line_start(4), 2);
         assert_eq!(index.byte_of_line_column(2, 0), 2);
         assert_eq!(index.byte_of_line_column(3, 0), 5);

@@ -26,6 +26,6 @@ pub use health::{PluginStats, QuarantinePolicy};
 pub use kiln_llm_policy_rules::{Decision as LlmDecision, Failure as LlmFailure};
 pub use llm_policy::LlmPolicyPlugin;
 pub use manifest::{MANIFEST_FILE, Manifest, PluginKind, RequestedLimits, sha256_hex};
-pub use parser::{LanguageParserPlugin, check as check_parsed};
+pub use parser::{LanguageParserPlugin, check as check_parsed, span_of};
 pub use sandbox::PluginLimits;
 pub use snippets::SnippetExtractorPlugin;

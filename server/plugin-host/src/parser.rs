@@ -239,7 +239,7 @@ fn index_u32(index: usize) -> u32 {
 
 /// The span `start..end` with its 1-based lines: a span ending with its newline ends
 /// on that line.
-fn span_of(lines: &TextIndex, start: usize, end: usize) -> TextSpan {
+pub fn span_of(lines: &TextIndex, start: usize, end: usize) -> TextSpan {
     TextSpan {
         start_byte: index_u32(start),
         end_byte: index_u32(end),

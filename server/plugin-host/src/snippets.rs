@@ -113,9 +113,8 @@ impl SnippetExtractorPlugin {
             )));
         }
         // Lines as CommonMark counts them: LF, CRLF and a bare CR each end one.
-        let breaks = kiln_plugin_sdk::text::line_breaks(markdown).count();
-        let unterminated = usize::from(!markdown.is_empty() && !markdown.ends_with(['\n', '\r']));
-        let line_count = u32::try_from((breaks + unterminated).max(1)).unwrap_or(u32::MAX);
+        let lines = kiln_plugin_sdk::text::line_count(markdown).max(1);
+        let line_count = u32::try_from(lines).unwrap_or(u32::MAX);
         snippets
             .into_iter()
             .map(|s| {

@@ -266,14 +266,7 @@ fn language_of(path: &str, text: &str) -> String {
 /// Lines as editors count them: LF, CRLF and a bare CR each end one; a final line
 /// without an ending counts.
 fn line_count(text: &str) -> i64 {
-    let bytes = text.as_bytes();
-    let endings = bytes
-        .iter()
-        .enumerate()
-        .filter(|&(at, &b)| b == b'\n' || (b == b'\r' && bytes.get(at + 1) != Some(&b'\n')))
-        .count();
-    let last = usize::from(!text.is_empty() && !text.ends_with(['\n', '\r']));
-    i64::try_from(endings + last).unwrap_or(i64::MAX)
+    i64::try_from(kiln_plugin_sdk::text::line_count(text)).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Notebooks parsed by their cells (see [`crate::notebook`] for where the cells are).
 
-use kiln_types::{CodeChunk, CodeSymbol, OutlineState, ParsedFile, TextSpan};
+use kiln_plugin_host::span_of;
+use kiln_plugin_sdk::text::TextIndex;
+use kiln_types::{CodeChunk, CodeSymbol, OutlineState, ParsedFile};
 
 use super::{BUILT_IN, Parsed, ParserService};
 use crate::{ServiceError, notebook};
@@ -34,8 +36,8 @@ impl ParserService {
             "ruby" => "rb",
             other => other,
         };
-        let lines = LineIndex::new(&source);
-        let span = |range: std::ops::Range<usize>| lines.span(range);
+        let lines = TextIndex::new(&source);
+        let span = |range: std::ops::Range<usize>| span_of(&lines, range.start, range.end);
         let mut symbols: Vec<CodeSymbol> = Vec::new();
         let mut outcomes = Vec::new();
         for (index, cell) in cells.iter().enumerate() {
@@ -160,38 +162,6 @@ fn chunk_pieces(pieces: &[notebook::Piece], budget: usize) -> Vec<std::ops::Rang
         }
     }
     chunks
-}
-
-/// 1-based line numbers of byte offsets (a line ends at LF, CRLF or a bare CR).
-struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    fn new(text: &str) -> Self {
-        let bytes = text.as_bytes();
-        let mut starts = vec![0];
-        for (at, &byte) in bytes.iter().enumerate() {
-            let ends = byte == b'\n' || (byte == b'\r' && bytes.get(at + 1) != Some(&b'\n'));
-            if ends {
-                starts.push(at + 1);
-            }
-        }
-        Self { starts }
-    }
-
-    fn line(&self, offset: usize) -> u32 {
-        u32::try_from(self.starts.partition_point(|&start| start <= offset)).unwrap_or(u32::MAX)
-    }
-
-    fn span(&self, range: std::ops::Range<usize>) -> TextSpan {
-        TextSpan {
-            start_byte: u32::try_from(range.start).unwrap_or(u32::MAX),
-            end_byte: u32::try_from(range.end).unwrap_or(u32::MAX),
-            start_line: self.line(range.start),
-            end_line: self.line(range.end.saturating_sub(1).max(range.start)),
-        }
-    }
 }
 
 #[cfg(test)]
