@@ -136,6 +136,9 @@ tools: rust-tools web-tools
 
 # Each step checks before it installs, so a second run installs nothing.
 rust-tools:
+	@# RocksDB's bindings are generated with libclang when the storage engine is compiled.
+	@ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || \
+		($(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y libclang-dev)
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 	@wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" || \

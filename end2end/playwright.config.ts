@@ -51,7 +51,7 @@ export default defineConfig({
     stdout: "pipe",
     stderr: "pipe",
     env: {
-      DATABASE_URL: `surrealkv://${data}`,
+      DATABASE_URL: `rocksdb://${data}`,
       LEPTOS_SITE_ADDR: addr,
       KILN_PLUGINS_DIR: installedPlugins,
       LEPTOS_SITE_ROOT: "target/site",

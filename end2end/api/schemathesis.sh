@@ -19,7 +19,7 @@ ip_per_minute = 1000000
 user_per_minute = 1000000
 auth_per_minute = 1000000
 TOML
-DATABASE_URL="surrealkv://$data/db" KILN_CONFIG="$data/kiln.toml" LEPTOS_SITE_ADDR=$addr \
+DATABASE_URL="rocksdb://$data/db" KILN_CONFIG="$data/kiln.toml" LEPTOS_SITE_ADDR=$addr \
     KILN_PLUGIN_DIR="$root/plugins/dist" KILN_PLUGIN_CACHE_DIR="$data/cache" \
     KILN_JWT_KEYS="k1:$(head -c 32 /dev/urandom | base64)" RUST_LOG=warn \
     "$kiln" serve 2>"$data/kiln.log" &

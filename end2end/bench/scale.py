@@ -11,8 +11,12 @@ imports it through the real upload path (`kiln import`) into one project of a fr
   - indexing throughput (files/s and MB/s) in the first and the last tenth of the files;
   - search latency p50/p99 over a fixed set of identifier and word queries;
   - how long a restart on that data takes to be ready.
+  - what each table and index costs in the engine (`kiln storage`).
+With KILN_SCALE_ENGINES=surrealkv,rocksdb the same corpus is imported once per engine
+and the figures are printed side by side.
 Usage: scale.py <kiln binary> [SIZE_MB, default 500]; KILN_SCALE_KEEP=1 keeps the data
-directory (printed) for a closer look.
+directories (printed) for a closer look; KILN_DB_MEMORY_MB and KILN_DB_ENGINE_SETTINGS
+reach the server as they are.
 """
 import json
 import os
@@ -107,12 +111,18 @@ def request(addr, method, path, token=None, body=None):
         return json.loads(reply.read() or b"null")
 
 
+def database_url(engine, data):
+    return f"{engine}://{data}/db"
+
+
 class Server:
-    def __init__(self, data, addr):
+    def __init__(self, engine, data, addr):
         self.data, self.addr = data, addr
         env = dict(os.environ,
-                   DATABASE_URL=f"surrealkv://{data}/db" + os.environ.get("KILN_SCALE_DB_QUERY", ""), KILN_CONFIG=f"{data}/kiln.toml",
+                   DATABASE_URL=database_url(engine, data), KILN_CONFIG=f"{data}/kiln.toml",
                    LEPTOS_SITE_ADDR=addr, KILN_PLUGIN_DIR=f"{ROOT}/plugins/dist",
+                   # The import outlasts an access token's default 15 minutes.
+                   KILN_ACCESS_TOKEN_TTL_SECS="86400",
                    KILN_PLUGIN_CACHE_DIR=f"{data}/cache", RUST_LOG="warn",
                    KILN_JWT_KEYS="k1:" + "".join(random.choice("abcdef0123456789") for _ in range(48)))
         self.log = open(f"{data}/kiln.log", "a")
@@ -161,25 +171,23 @@ def percentile(values, fraction):
     return values[min(len(values) - 1, int(fraction * len(values)))]
 
 
-def main():
-    work = tempfile.mkdtemp(prefix="kiln-scale-")
-    data, source = f"{work}/data", f"{work}/source"
+def run(engine, work, source, source_bytes, source_files):
+    """Imports the corpus on a fresh data directory of `engine`; returns its figures."""
+    data = f"{work}/data-{engine}"
     os.makedirs(data)
     with open(f"{data}/kiln.toml", "w") as config:
         config.write("[rate_limit]\nip_per_minute = 1000000\nuser_per_minute = 1000000\n"
                      "auth_per_minute = 1000000\n")
-    source_bytes, source_files = corpus(source, SIZE_MB * 1e6)
-    print(f"corpus: {source_files} files, {source_bytes / 1e6:.1f} MB of source")
-
     addr = f"127.0.0.1:{free_port()}"
-    server = Server(data, addr)
+    server = Server(engine, data, addr)
     idle_rss = server.rss()
     login = request(addr, "POST", "/api/auth/register",
                     body={"email": "scale@example.org", "password": "a long scale passphrase"})
     token = login["access_token"]
     project = request(addr, "POST", "/api/projects", token, {"name": "scale"})["id"]
 
-    # Progress: (seconds, files indexed) while the import and the indexer run.
+    # Progress: (seconds, files indexed, queued, resident MB) while the import and the
+    # indexer run.
     progress, done = [], threading.Event()
     started = time.monotonic()
 
@@ -187,7 +195,7 @@ def main():
         while not done.is_set():
             status = request(addr, "GET", f"/api/projects/{project}/index-status", token)
             indexed = status["indexed"] + status["failed"]
-            progress.append((time.monotonic() - started, indexed, status["queued"]))
+            progress.append((time.monotonic() - started, indexed, status["queued"], server.rss()))
             time.sleep(1)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -209,7 +217,7 @@ def main():
     mean_file_mb = source_bytes / 1e6 / max(1, source_files)
 
     def tenth_rate(low, high):
-        points = [(t, n) for t, n, _ in progress if low <= n <= high]
+        points = [(t, n) for t, n, _, _ in progress if low <= n <= high]
         if len(points) < 2 or points[-1][0] == points[0][0]:
             return float("nan")
         (t0, n0), (t1, n1) = points[0], points[-1]
@@ -217,6 +225,11 @@ def main():
 
     first = tenth_rate(0, total_files // 10)
     last = tenth_rate(total_files - total_files // 10, total_files)
+    # Resident memory when a quarter, half, three quarters and all of the files were in.
+    by_quarter = []
+    for quarter in (1, 2, 3, 4):
+        reached = [rss for _, n, _, rss in progress if n >= total_files * quarter // 4]
+        by_quarter.append(reached[0] if reached else float("nan"))
 
     latencies = {}
     for query in QUERIES:
@@ -230,27 +243,64 @@ def main():
     every = [t for times in latencies.values() for t in times]
     server.stop()
     peak_rss = server.peak
-    data_mb = du_mb(data)
+    data_mb = du_mb(f"{data}/db")
 
-    restarted = Server(data, addr)
+    restarted = Server(engine, data, addr)
     time.sleep(5)
     restart_rss = restarted.rss()
     anonymous = anonymous_mb(restarted.process.pid)
     restarted.stop()
+    storage = subprocess.run([KILN, "storage"], capture_output=True, text=True,
+                             env=dict(os.environ, DATABASE_URL=database_url(engine, data)))
 
-    print(f"indexed: {total_files} files ({status['failed']} failed) in {total_seconds:.0f} s "
-          f"(upload {upload_seconds:.0f} s); {source_bytes / 1e6 / total_seconds:.2f} MB/s end to end")
-    print(f"throughput first tenth: {first:.1f} files/s ({first * mean_file_mb:.2f} MB/s); "
+    figures = {
+        "indexing MB/s end to end": source_bytes / 1e6 / total_seconds,
+        "files/s first tenth": first,
+        "files/s last tenth": last,
+        "last/first tenth": last / first,
+        "memory idle MB": idle_rss,
+        "memory peak MB": peak_rss,
+        "memory after indexing MB": steady_rss,
+        "memory after restart MB": restart_rss,
+        "anonymous after restart MB": anonymous,
+        "data directory MB": data_mb,
+        "data / source": data_mb / (source_bytes / 1e6),
+        "search p50 ms": statistics.median(every),
+        "search p99 ms": percentile(every, 0.99),
+        "restart to ready s": restarted.ready_after,
+    }
+    print(f"[{engine}] indexed: {total_files} files ({status['failed']} failed) in "
+          f"{total_seconds:.0f} s (upload {upload_seconds:.0f} s); "
+          f"{figures['indexing MB/s end to end']:.2f} MB/s end to end")
+    print(f"[{engine}] throughput first tenth: {first:.1f} files/s ({first * mean_file_mb:.2f} MB/s); "
           f"last tenth: {last:.1f} files/s ({last * mean_file_mb:.2f} MB/s); "
           f"ratio {last / first:.2f}")
-    print(f"memory (VmRSS): idle {idle_rss:.0f} MB, peak {peak_rss:.0f} MB, "
-          f"after indexing {steady_rss:.0f} MB, after a restart {restart_rss:.0f} MB "
-          f"({anonymous:.0f} MB of it anonymous)")
-    print(f"data directory: {data_mb:.0f} MB for {source_bytes / 1e6:.1f} MB of source "
-          f"({data_mb / (source_bytes / 1e6):.1f}x)")
-    print(f"search ({len(every)} queries): p50 {statistics.median(every):.1f} ms, "
-          f"p99 {percentile(every, 0.99):.1f} ms")
-    print(f"restart to ready: {restarted.ready_after:.2f} s")
+    print(f"[{engine}] memory (VmRSS): idle {idle_rss:.0f} MB, at 1/4 2/4 3/4 4/4 of the files "
+          + " ".join(f"{mb:.0f}" for mb in by_quarter)
+          + f" MB, peak {peak_rss:.0f} MB, after indexing {steady_rss:.0f} MB, "
+          f"after a restart {restart_rss:.0f} MB ({anonymous:.0f} MB of it anonymous)")
+    print(f"[{engine}] data directory: {data_mb:.0f} MB for {source_bytes / 1e6:.1f} MB of source "
+          f"({figures['data / source']:.1f}x)")
+    print(f"[{engine}] search ({len(every)} queries): p50 {figures['search p50 ms']:.1f} ms, "
+          f"p99 {figures['search p99 ms']:.1f} ms")
+    print(f"[{engine}] restart to ready: {restarted.ready_after:.2f} s")
+    print(f"[{engine}] what each kind of record costs (kiln storage):")
+    print(storage.stdout.rstrip() or storage.stderr[-500:])
+    return figures
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="kiln-scale-")
+    source = f"{work}/source"
+    source_bytes, source_files = corpus(source, SIZE_MB * 1e6)
+    print(f"corpus: {source_files} files, {source_bytes / 1e6:.1f} MB of source")
+    engines = os.environ.get("KILN_SCALE_ENGINES", "rocksdb").split(",")
+    results = {engine: run(engine, work, source, source_bytes, source_files)
+               for engine in engines}
+    if len(results) > 1:
+        print("\n" + f"{'':28}" + "".join(f"{engine:>12}" for engine in engines))
+        for figure in results[engines[0]]:
+            print(f"{figure:28}" + "".join(f"{results[e][figure]:>12.2f}" for e in engines))
     if os.environ.get("KILN_SCALE_KEEP"):
         print(f"kept: {work}")
     else:

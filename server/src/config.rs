@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use kiln_core::{
     auth::{RegistrationPolicy, SigningKey, TokenSigner},
-    db::DbConfig,
+    db::{DbConfig, Engine},
     files::FileSettings,
 };
 use serde::Deserialize;
@@ -104,6 +104,8 @@ struct FileConfig {
     database_url: Option<String>,
     database_user: Option<String>,
     database_password: Option<String>,
+    database_memory_mb: Option<u64>,
+    database_engine_settings: Option<String>,
     site_addr: Option<SocketAddr>,
     plugin_dir: Option<PathBuf>,
     plugins_dir: Option<PathBuf>,
@@ -173,6 +175,20 @@ impl Config {
         if username.is_some() != password.is_some() {
             anyhow::bail!("DATABASE_USER and DATABASE_PASSWORD must be set together");
         }
+        let memory_mib = number(
+            &env,
+            "KILN_DB_MEMORY_MB",
+            file.database_memory_mb,
+            DbConfig::DEFAULT_MEMORY_MIB,
+        )?;
+        if memory_mib < 64 {
+            anyhow::bail!("KILN_DB_MEMORY_MB must be at least 64, not {memory_mib}");
+        }
+        let engine_settings = match env("KILN_DB_ENGINE_SETTINGS").or(file.database_engine_settings)
+        {
+            Some(list) => parse_engine_settings(&list)?,
+            None => Vec::new(),
+        };
         let plugin_dir = env("KILN_PLUGIN_DIR")
             .map(PathBuf::from)
             .or(file.plugin_dir.clone())
@@ -192,6 +208,8 @@ impl Config {
                 url,
                 username,
                 password,
+                memory_mib,
+                engine_settings,
             },
             site_addr,
             plugin_dir,
@@ -434,12 +452,32 @@ fn http_settings(
     })
 }
 
-/// The embedded SurrealKV store in `./data`, as an absolute path.
+/// `KILN_DB_ENGINE_SETTINGS`: `key=value` pairs separated by commas, each a SurrealDB
+/// engine setting (`surrealkv_block_size=16384,rocksdb_max_open_files=256`).
+fn parse_engine_settings(list: &str) -> anyhow::Result<Vec<(String, String)>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_lowercase(), value.trim().to_owned()))
+            }
+            _ => anyhow::bail!("KILN_DB_ENGINE_SETTINGS: {pair:?} is not key=value"),
+        })
+        .collect()
+}
+
+/// The embedded store in `./data`, as an absolute path: RocksDB, or SurrealKV for a
+/// directory SurrealKV wrote (the default engine before RocksDB), which keeps working.
 fn default_database_url() -> anyhow::Result<String> {
     let dir = std::env::current_dir()
         .context("current directory")?
         .join("data");
-    Ok(format!("surrealkv://{}", dir.display()))
+    let engine = match Engine::on_disk(&dir) {
+        Some(Engine::SurrealKv) => Engine::SurrealKv,
+        _ => Engine::RocksDb,
+    };
+    Ok(format!("{}://{}", engine.scheme(), dir.display()))
 }
 
 #[cfg(test)]
@@ -458,10 +496,45 @@ mod tests {
     #[test]
     fn defaults_to_an_embedded_store_in_data() {
         let config = load(&[], "").unwrap();
-        assert!(config.database.url.starts_with("surrealkv:///"));
+        assert!(config.database.url.starts_with("rocksdb:///"));
         assert!(config.database.url.ends_with("/data"));
         assert_eq!(config.site_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.environment, Environment::Development);
+    }
+
+    #[test]
+    fn the_database_memory_budget_and_engine_settings_are_configurable() {
+        let config = load(&[], "").unwrap();
+        assert_eq!(config.database.memory_mib, 256);
+        assert!(config.database.engine_settings.is_empty());
+
+        let config = load(
+            &[
+                ("KILN_DB_MEMORY_MB", "512"),
+                (
+                    "KILN_DB_ENGINE_SETTINGS",
+                    "SurrealKV_Block_Size=16384, rocksdb_max_open_files=256,",
+                ),
+            ],
+            "",
+        )
+        .unwrap();
+        assert_eq!(config.database.memory_mib, 512);
+        assert_eq!(
+            config.database.engine_settings,
+            [
+                ("surrealkv_block_size".to_owned(), "16384".to_owned()),
+                ("rocksdb_max_open_files".to_owned(), "256".to_owned()),
+            ]
+        );
+
+        let file = load(&[], "database_memory_mb = 128").unwrap();
+        assert_eq!(file.database.memory_mib, 128);
+
+        let too_small = load(&[("KILN_DB_MEMORY_MB", "16")], "").unwrap_err();
+        assert!(too_small.to_string().contains("at least 64"), "{too_small}");
+        let not_a_pair = load(&[("KILN_DB_ENGINE_SETTINGS", "block_size")], "").unwrap_err();
+        assert!(not_a_pair.to_string().contains("key=value"), "{not_a_pair}");
     }
 
     #[test]

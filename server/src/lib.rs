@@ -7,4 +7,5 @@ pub mod import;
 pub mod migrate;
 pub mod plugin;
 pub mod serve;
+pub mod storage;
 pub mod telemetry;

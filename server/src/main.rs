@@ -1,7 +1,7 @@
 //! `kiln`: the Kiln server and its administrative commands.
 
 use clap::{Parser, Subcommand};
-use kiln_server::{config::Config, import, migrate, plugin, serve, telemetry};
+use kiln_server::{config::Config, import, migrate, plugin, serve, storage, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +30,16 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         action: plugin::Action,
+    },
+    /// What each table and index costs in the embedded database (stop Kiln first:
+    /// the engine locks its directory).
+    Storage,
+    /// Copy the database (DATABASE_URL, Kiln stopped) into a new directory of another
+    /// embedded engine, e.g. `kiln convert --to rocksdb:///srv/kiln/data-rocksdb`.
+    Convert {
+        /// The new database's URL (`rocksdb://<dir>` or `surrealkv://<dir>`).
+        #[arg(long)]
+        to: String,
     },
     /// Import a local directory (honouring .gitignore) into a project of a running Kiln.
     Import(import::ImportArgs),
@@ -80,6 +90,8 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async move {
         match command {
             Command::Migrate { action } => migrate::run(&config, action).await,
+            Command::Storage => storage::run(&config).await,
+            Command::Convert { to } => storage::convert(&config, &to).await,
             _ => serve::run(config).await,
         }
     });

@@ -15,7 +15,7 @@ pub mod plugins;
 mod projects;
 mod snippets;
 pub mod store;
-pub use store::{db, migrations, pagination};
+pub use store::{db, migrations, pagination, usage};
 mod timeline;
 
 pub use auth::{AuthService, Principal};

@@ -7,6 +7,7 @@ mod support;
 mod auth;
 mod authorization;
 mod cli;
+mod engines;
 mod files;
 mod http;
 mod import;

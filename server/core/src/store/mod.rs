@@ -15,6 +15,7 @@ pub(crate) mod projects;
 pub(crate) mod refresh_tokens;
 pub(crate) mod timeline;
 mod tx;
+pub mod usage;
 pub(crate) mod users;
 
 pub use error::{DbError, classify, classify_all, codes};

@@ -19,7 +19,7 @@ pub fn kiln(data: &Path) -> Command {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env(
             "DATABASE_URL",
-            format!("surrealkv://{}", data.join("db").display()),
+            format!("rocksdb://{}", data.join("db").display()),
         )
         .env("KILN_CONFIG", data.join("absent.toml"))
         .env(
