@@ -61,7 +61,7 @@ pub async fn storage_usage(config: &DbConfig) -> Result<Vec<Usage>, ServiceError
         .into_iter()
         .map(|(kind, (keys, bytes))| Usage { kind, keys, bytes })
         .collect();
-    usage.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+    usage.sort_by_key(|kind| std::cmp::Reverse(kind.bytes));
     Ok(usage)
 }
 
