@@ -12,6 +12,8 @@ const bin = process.env.KILN_BIN ?? path.join(repo, "target/release/kiln");
 const data = mkdtempSync(path.join(tmpdir(), "kiln-e2e-"));
 // Plugins installed by the tests stay with this run, not in the user's plugins dir.
 const installedPlugins = mkdtempSync(path.join(tmpdir(), "kiln-e2e-plugins-"));
+// The language model: a fake OpenAI-compatible server (fake-llm.mjs).
+const llmPort = process.env.FAKE_LLM_PORT ?? "3108";
 
 export default defineConfig({
   testDir: "./tests",
@@ -42,7 +44,16 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [
+  {
+    command: "node fake-llm.mjs",
+    cwd: __dirname,
+    url: `http://127.0.0.1:${llmPort}/health`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    env: { FAKE_LLM_PORT: llmPort },
+  },
+  {
     command: `${bin} serve`,
     cwd: repo,
     url: `http://${addr}/health/ready`,
@@ -60,6 +71,9 @@ export default defineConfig({
       // Every test registers its own accounts from one address.
       RATE_LIMIT_AUTH_PER_MINUTE: "10000",
       RATE_LIMIT_IP_PER_MINUTE: "100000",
+      KILN_LLM_BASE_URL: `http://127.0.0.1:${llmPort}/v1`,
+      LLM_MODEL: "fake-model",
     },
   },
+  ],
 });

@@ -1,5 +1,8 @@
 //! Kiln's user interface: server-rendered by the axum server, hydrated in the browser.
 
+#[cfg(feature = "hydrate")]
+mod chat_socket;
+mod chat_state;
 mod csrf_client;
 mod pages;
 pub mod server_fns;
@@ -20,8 +23,8 @@ use leptos_router::{
 
 use crate::{
     pages::{
-        AccountPage, AdminPluginsPage, FilePage, FilesPage, LoginPage, ProjectPage, ProjectsPage,
-        RegisterPage, SearchPage, SnippetsPage,
+        AccountPage, AdminPluginsPage, ChatPage, FilePage, FilesPage, LoginPage, ProjectPage,
+        ProjectsPage, RegisterPage, SearchPage, SnippetsPage, ThreadPage,
     },
     server_fns::Logout,
     session::{CsrfField, provide_session},
@@ -80,6 +83,8 @@ fn Layout() -> impl IntoView {
                 <Route path=(StaticSegment("projects"), ParamSegment("id")) view=ProjectPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("projects"), ParamSegment("id"), StaticSegment("files")) view=FilesPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("projects"), ParamSegment("id"), StaticSegment("search")) view=SearchPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("projects"), ParamSegment("id"), StaticSegment("chat")) view=ChatPage ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("threads"), ParamSegment("id")) view=ThreadPage ssr=SsrMode::Async/>
                 <Route path=(StaticSegment("files"), ParamSegment("id")) view=FilePage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("snippets") view=SnippetsPage ssr=SsrMode::Async/>
                 <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async/>

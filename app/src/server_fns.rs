@@ -7,8 +7,10 @@ use kiln_types::{ApiError, Page, PluginSummary, Project, SessionView, Snippet, T
 use leptos::prelude::*;
 
 pub use crate::csrf_client::CsrfClient;
+pub use chat::*;
 pub use files::*;
 
+mod chat;
 mod files;
 
 #[cfg(feature = "ssr")]
@@ -95,6 +97,22 @@ mod ssr {
         kiln_core::access::file(&services()?.db, &principal, id)
             .await
             .map_err(failed)
+    }
+
+    /// The caller's thread `id` (401, 403, 404).
+    pub async fn thread_scope(id: &str) -> Result<kiln_core::access::ThreadScope, ApiError> {
+        let principal = principal()?;
+        kiln_core::access::thread_accessible(&services()?.db, &principal, id)
+            .await
+            .map_err(failed)
+    }
+
+    /// A message with its Markdown rendered to sanitised HTML.
+    pub fn rendered(message: kiln_types::Message) -> kiln_types::ChatMessage {
+        kiln_types::ChatMessage {
+            html: kiln_core::markdown::render_markdown(&message.content),
+            message,
+        }
     }
 
     /// The caller, if logged in (for the routes anonymous visitors may call too).

@@ -9,13 +9,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use kiln_core::{
+    ChatSettings,
     auth::{RegistrationPolicy, SigningKey, TokenSigner},
+    chat::LlmSettings,
     db::{DbConfig, Engine},
     files::FileSettings,
 };
 use serde::Deserialize;
 
-use crate::http::{CorsOrigins, HttpSettings, RateLimits};
+use crate::http::{CorsOrigins, HttpSettings, RateLimits, WsSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -42,6 +44,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub http: HttpSettings,
     pub files: FileSettings,
+    pub chat: ChatSettings,
 }
 
 /// Accounts and sessions.
@@ -160,6 +163,7 @@ impl Config {
         let auth = auth_config(environment, &file, &env)?;
         let http = http_settings(environment, &file, &env)?;
         let files = file_settings(&http, &file, &env)?;
+        let chat = chat_settings(&env)?;
         let url = match env("DATABASE_URL").or(file.database_url) {
             Some(url) => url,
             None => default_database_url()?,
@@ -218,8 +222,126 @@ impl Config {
             auth,
             http,
             files,
+            chat,
         })
     }
+}
+
+/// The language model and message limits (`KILN_LLM_*`, `LLM_MODEL`,
+/// `KILN_MESSAGE_MAX_BYTES`).
+fn chat_settings(env: &impl Fn(&str) -> Option<String>) -> anyhow::Result<ChatSettings> {
+    let defaults = LlmSettings::default();
+    let seconds = |key: &str, default: Duration| -> anyhow::Result<Duration> {
+        let secs: u64 = number(env, key, None, default.as_secs())?;
+        if secs == 0 {
+            anyhow::bail!("{key} must be at least 1");
+        }
+        Ok(Duration::from_secs(secs))
+    };
+    let base_url = env("KILN_LLM_BASE_URL")
+        .map(|url| url.trim().to_owned())
+        .filter(|url| !url.is_empty());
+    if let Some(url) = &base_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        anyhow::bail!("KILN_LLM_BASE_URL must be an http:// or https:// URL, not {url:?}");
+    }
+    let message_max_bytes = number(
+        env,
+        "KILN_MESSAGE_MAX_BYTES",
+        None,
+        kiln_types::MESSAGE_MAX_BYTES,
+    )?;
+    if message_max_bytes == 0 || message_max_bytes > 1 << 20 {
+        anyhow::bail!("KILN_MESSAGE_MAX_BYTES must be between 1 and 1048576");
+    }
+    let context_tokens = number(
+        env,
+        "KILN_LLM_CONTEXT_TOKENS",
+        None,
+        defaults.context_tokens,
+    )?;
+    if context_tokens < 512 {
+        anyhow::bail!("KILN_LLM_CONTEXT_TOKENS must be at least 512");
+    }
+    Ok(ChatSettings {
+        llm: LlmSettings {
+            base_url,
+            api_key: env("KILN_LLM_API_KEY").filter(|key| !key.is_empty()),
+            model: env("LLM_MODEL")
+                .map(|model| model.trim().to_owned())
+                .filter(|model| !model.is_empty())
+                .unwrap_or(defaults.model),
+            fallback_models: env("KILN_LLM_FALLBACK_MODELS")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|model| !model.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            connect_timeout: seconds("KILN_LLM_CONNECT_TIMEOUT_SECS", defaults.connect_timeout)?,
+            first_token_timeout: seconds(
+                "KILN_LLM_FIRST_TOKEN_TIMEOUT_SECS",
+                defaults.first_token_timeout,
+            )?,
+            idle_timeout: seconds("KILN_LLM_IDLE_TIMEOUT_SECS", defaults.idle_timeout)?,
+            total_timeout: seconds("KILN_LLM_TOTAL_TIMEOUT_SECS", defaults.total_timeout)?,
+            context_tokens,
+        },
+        message_max_bytes,
+    })
+}
+
+/// `https://host:port` of a URL (`https://kiln.example.com/app/` → `https://kiln.example.com`).
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!authority.is_empty()).then(|| format!("{scheme}://{authority}"))
+}
+
+/// The chat WebSocket's limits (`KILN_WS_*`).
+fn ws_settings(env: &impl Fn(&str) -> Option<String>) -> anyhow::Result<WsSettings> {
+    let defaults = WsSettings::default();
+    let settings = WsSettings {
+        heartbeat: Duration::from_secs(number(
+            env,
+            "KILN_WS_HEARTBEAT_SECS",
+            None,
+            defaults.heartbeat.as_secs(),
+        )?),
+        missed_pongs: number(env, "KILN_WS_MAX_MISSED_PONGS", None, defaults.missed_pongs)?,
+        queue_capacity: number(env, "KILN_WS_QUEUE_CAPACITY", None, defaults.queue_capacity)?,
+        commands_per_minute: number(
+            env,
+            "KILN_WS_COMMANDS_PER_MINUTE",
+            None,
+            defaults.commands_per_minute,
+        )?,
+        max_sockets_per_user: number(
+            env,
+            "KILN_WS_MAX_SOCKETS_PER_USER",
+            None,
+            defaults.max_sockets_per_user,
+        )?,
+        max_frame_bytes: number(
+            env,
+            "KILN_WS_MAX_FRAME_BYTES",
+            None,
+            defaults.max_frame_bytes,
+        )?,
+    };
+    if settings.heartbeat.is_zero()
+        || settings.missed_pongs == 0
+        || settings.queue_capacity == 0
+        || settings.commands_per_minute == 0
+        || settings.max_sockets_per_user == 0
+        || settings.max_frame_bytes < 1024
+    {
+        anyhow::bail!(
+            "KILN_WS_* settings must be at least 1 (KILN_WS_MAX_FRAME_BYTES at least 1024)"
+        );
+    }
+    Ok(settings)
 }
 
 /// Upload limits and the binary-file policy. The per-request limit is the upload
@@ -432,6 +554,7 @@ fn http_settings(
         secure_cookies: public_url
             .as_deref()
             .is_some_and(|url| url.starts_with("https://")),
+        public_origin: public_url.as_deref().and_then(origin_of),
         cors,
         rate_limits: RateLimits {
             ip_per_minute: number(env, "RATE_LIMIT_IP_PER_MINUTE", limits.ip_per_minute, 600)?,
@@ -449,6 +572,7 @@ fn http_settings(
             )?,
             trust_forwarded_for,
         },
+        ws: ws_settings(env)?,
     })
 }
 

@@ -52,7 +52,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!(dir = %config.plugin_dir.display(), "no plugins loaded; run `make plugins`");
     }
     let auth = auth_service(&config, &db)?;
-    let services = Services::new(db, auth, plugins, config.files);
+    let services = Services::new(db, auth, plugins, config.files, config.chat.clone());
+    if config.database.is_embedded() {
+        // Nobody else writes to an embedded database: a reply still `streaming` was
+        // cut off when Kiln last stopped.
+        let interrupted = services.chat.fail_interrupted().await?;
+        if interrupted > 0 {
+            tracing::info!(
+                interrupted,
+                "replies cut off by the last stop marked failed"
+            );
+        }
+    }
+    if !services.chat.llm().is_configured() {
+        tracing::warn!(
+            "KILN_LLM_BASE_URL is not set: chat will say that no language model is configured"
+        );
+    }
     // Background jobs outlive requests: the indexer resumes the stored backlog now and
     // runs until shutdown.
     let jobs = Supervisor::new();
@@ -61,6 +77,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .start_indexer(&jobs, config.database.is_embedded())
         .await?;
 
+    let chat = services.chat.clone();
     let leptos_options = leptos_options(&config)?;
     let app = router(AppState::new(services, leptos_options, config.http.clone()));
     let listener = tokio::net::TcpListener::bind(config.site_addr)
@@ -91,6 +108,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             tracing::warn!(drain_s = DRAIN.as_secs(), "requests still open after the drain time; stopping anyway");
         }
     }
+    chat.shutdown(JOBS_SHUTDOWN).await;
     jobs.shutdown(JOBS_SHUTDOWN).await;
     tracing::info!("Kiln stopped");
     Ok(())

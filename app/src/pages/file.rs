@@ -6,11 +6,14 @@ use kiln_types::{
     highlight::highlight,
 };
 use leptos::{html, prelude::*};
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     pages::files::human_size,
-    server_fns::{DeleteFile, RestoreFile, SaveFile, diff_versions, file_versions, get_file},
+    pages::time::When,
+    server_fns::{
+        DeleteFile, RestoreFile, SaveFile, diff_versions, file_versions, get_file, quoted_version,
+    },
     session::ErrorNotice,
 };
 
@@ -47,7 +50,30 @@ pub fn FilePage() -> impl IntoView {
     // break hydration.
     let file = LocalResource::new(move || get_file(changes().0));
     let versions = LocalResource::new(move || file_versions(changes().0));
+    // `?version=N`: a chat citation of a version the file has moved on from.
+    let query = use_query_map();
+    let quoted = LocalResource::new(move || {
+        let id = id();
+        let version = query
+            .read()
+            .get("version")
+            .and_then(|v| v.parse::<u64>().ok());
+        async move {
+            match version {
+                Some(version) => quoted_version(id, version)
+                    .await
+                    .ok()
+                    .filter(|v| !v.current),
+                None => None,
+            }
+        }
+    });
     view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                quoted.await.map(|version| view! { <QuotedVersion version/> }.into_any())
+            })}
+        </Transition>
         <Transition fallback=|| view! { <p>"Loading file…"</p> }>
             {move || Suspend::new(async move {
                 let (detail, list) = (file.await, versions.await);
@@ -184,6 +210,35 @@ fn Outline(symbols: Vec<CodeSymbol>) -> impl IntoView {
             <ul>{items}</ul>
         </nav>
     }
+}
+
+/// An older version, as a chat quoted it: read-only, lines anchored `#V<n>`.
+#[component]
+fn QuotedVersion(version: FileVersion) -> impl IntoView {
+    let lines = version
+        .content
+        .clone()
+        .unwrap_or_default()
+        .lines()
+        .enumerate()
+        .map(|(index, line)| {
+            let number = index + 1;
+            view! {
+                <div class="line" id=format!("V{number}")>
+                    <span class="ln" aria-hidden="true">{number}</span>
+                    <code>{line.to_owned()}</code>
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card quoted" aria-labelledby="quoted-version">
+            <h2 id="quoted-version">{format!("Version {} of {}, as quoted", version.version, version.path)}</h2>
+            <p class="hint">"The file has changed since; its current version follows below."</p>
+            <div class="code" role="region" aria-label="Quoted version" tabindex="0">{lines}</div>
+        </section>
+    }
+    .into_any()
 }
 
 #[component]
@@ -328,7 +383,7 @@ fn History(
             view! {
                 <tr data-version=number>
                     <th scope="row">{if version.current { format!("{number} (current)") } else { number.to_string() }}</th>
-                    <td><time datetime=version.created_at.clone()>{version.created_at.clone()}</time></td>
+                    <td><When at=version.created_at.clone()/></td>
                     <td>{version.path}</td>
                     <td>{human_size(version.size)}</td>
                     <td><code>{version.sha256.chars().take(10).collect::<String>()}</code></td>

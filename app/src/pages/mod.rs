@@ -1,19 +1,24 @@
 mod account;
 mod admin;
 mod auth;
+mod chat;
 mod file;
 mod files;
 mod project;
 mod projects;
 mod search;
 mod snippets;
+mod thread;
+pub(crate) mod time;
 
 pub use account::AccountPage;
 pub use admin::AdminPluginsPage;
 pub use auth::{LoginPage, RegisterPage};
+pub use chat::ChatPage;
 pub use file::FilePage;
 pub use files::FilesPage;
 pub use project::ProjectPage;
 pub use projects::ProjectsPage;
 pub use search::SearchPage;
 pub use snippets::SnippetsPage;
+pub use thread::ThreadPage;

@@ -8,6 +8,7 @@ use leptos::{form::ActionForm, prelude::*};
 use leptos_router::hooks::use_params_map;
 
 use crate::{
+    pages::time::When,
     server_fns::{
         ChangeProjectStatus, DeleteProject, UpdateProject, get_project, project_timeline,
     },
@@ -96,6 +97,7 @@ fn Overview(project: Project) -> impl IntoView {
             <span class="project-description">{project.description}</span>
         </p>
         <nav class="actions" aria-label="Project">
+            <a href=format!("/projects/{}/chat", project.id)>"Chat"</a>
             <a href=format!("/projects/{}/files", project.id)>"Files"</a>
             <a href=format!("/projects/{}/search", project.id)>"Search"</a>
         </nav>
@@ -106,8 +108,11 @@ fn Overview(project: Project) -> impl IntoView {
                 <dt>"Size"</dt><dd>{format!("{} bytes · {} lines", stats.total_bytes, stats.total_lines)}</dd>
                 <dt>"Languages"</dt><dd>{if languages.is_empty() { "–".to_owned() } else { languages }}</dd>
                 <dt>"Chats"</dt><dd>{format!("{} threads · {} messages", stats.thread_count, stats.message_count)}</dd>
-                <dt>"Last chat"</dt><dd>{stats.last_chat_at.unwrap_or_else(|| "never".into())}</dd>
-                <dt>"Created"</dt><dd><time datetime=project.created_at.clone()>{project.created_at.clone()}</time></dd>
+                <dt>"Last chat"</dt><dd>{match stats.last_chat_at {
+                    Some(at) => view! { <When at/> }.into_any(),
+                    None => "never".into_any(),
+                }}</dd>
+                <dt>"Created"</dt><dd><When at=project.created_at.clone()/></dd>
             </dl>
         </section>
     }
@@ -201,7 +206,7 @@ fn Timeline(events: Vec<TimelineEvent>) -> impl IntoView {
                         <li class=format!("event event-{}", event.event_type.as_str())>
                             <span class="event-title">{event.title}</span>
                             " "
-                            <time datetime=event.created_at.clone()>{event.created_at.clone()}</time>
+                            <When at=event.created_at.clone()/>
                         </li>
                     })
                     .collect_view()}

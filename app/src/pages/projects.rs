@@ -3,6 +3,7 @@ use leptos::{form::ActionForm, prelude::*};
 use leptos_router::hooks::use_query_map;
 
 use crate::{
+    pages::time::When,
     server_fns::{CreateProject, list_projects},
     session::{CsrfField, ErrorNotice},
 };
@@ -10,6 +11,16 @@ use crate::{
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
     let create = ServerAction::<CreateProject>::new();
+    // A created project empties the form for the next one.
+    let form = NodeRef::<leptos::html::Form>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move || {
+        if matches!(create.value().get(), Some(Ok(_)))
+            && let Some(form) = form.get_untracked()
+        {
+            form.reset();
+        }
+    });
     // Re-read the list whenever a create finishes.
     let query = use_query_map();
     let projects = Resource::new(
@@ -27,7 +38,7 @@ pub fn ProjectsPage() -> impl IntoView {
         <h1>"Projects"</h1>
         <section class="card" aria-labelledby="new-project">
             <h2 id="new-project">"New project"</h2>
-            <ActionForm action=create>
+            <ActionForm action=create node_ref=form>
                 <CsrfField/>
                 <label for="project-name">"Name"</label>
                 <input
@@ -87,7 +98,7 @@ fn ProjectList(page: Page<Project>) -> impl IntoView {
                             <span class="project-description">{p.description}</span>
                             <span class="project-stats">
                                 {format!("{} files · {} threads · active ", p.stats.file_count, p.stats.thread_count)}
-                                <time datetime=p.last_activity_at.clone()>{p.last_activity_at.clone()}</time>
+                                <When at=p.last_activity_at.clone()/>
                             </span>
                         </li>
                     }

@@ -119,3 +119,14 @@ pub async fn search_code(
         .await
         .map_err(ssr::failed)
 }
+
+/// One version of a file, with its content (a citation opens the lines it quoted).
+#[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
+pub async fn quoted_version(id: String, version: u64) -> Result<FileVersion, ApiError> {
+    let scope = ssr::file_scope(&id).await?;
+    ssr::services()?
+        .files
+        .version(&scope, version)
+        .await
+        .map_err(ssr::failed)
+}

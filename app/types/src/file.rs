@@ -311,6 +311,9 @@ pub struct SearchHit {
     pub language: String,
     pub start_line: u64,
     pub end_line: u64,
+    /// The file's version the chunk was cut from.
+    #[serde(default)]
+    pub version: u64,
     pub score: f64,
     /// The chunk's text.
     pub text: String,

@@ -4,6 +4,7 @@
 //! UI validates input with the very rules the service layer enforces.
 
 mod auth;
+mod chat;
 mod code;
 mod error;
 mod file;
@@ -18,6 +19,12 @@ pub use auth::{
     ACCESS_COOKIE, CSRF_COOKIE, CSRF_FORM_FIELD, CSRF_HEADER, ChangePassword, Credentials,
     EMAIL_MAX_CHARS, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, REFRESH_COOKIE, RefreshRequest,
     SessionView, TokenResponse, User, normalize_email, validate_new_password,
+};
+pub use chat::{
+    ChatMessage, Citation, ClientCommand, DEFAULT_THREAD_TITLE, MESSAGE_EDITS_MAX,
+    MESSAGE_MAX_BYTES, Message, MessageEdit, MessagePatch, MessageRole, MessageStatus, NewMessage,
+    NewThread, SentMessage, ServerFrame, THREAD_TITLE_MAX_CHARS, Thread, ThreadListQuery,
+    ThreadPatch, ThreadView, validate_message_content, validate_thread_title,
 };
 pub use code::{CodeChunk, CodeSymbol, ParsedFile, SymbolKind, TextSpan};
 pub use error::{ApiError, CurrentVersion, ErrorKind, FieldError};

@@ -43,6 +43,8 @@ event_types! {
     FileUpdated => "file_updated",
     FileDeleted => "file_deleted",
     ThreadCreated => "thread_created",
+    ThreadArchived => "thread_archived",
+    ThreadDeleted => "thread_deleted",
 }
 
 impl EventType {

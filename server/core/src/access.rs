@@ -7,7 +7,7 @@
 //! instead of `(principal, id)`: holding a scope means the check was made, so nothing
 //! re-reads ownership on the way down.
 
-use kiln_types::{FileId, ProjectId, ProjectStatus};
+use kiln_types::{FileId, MessageId, MessageRole, ProjectId, ProjectStatus, ThreadId};
 
 use crate::{
     ServiceError,
@@ -15,7 +15,10 @@ use crate::{
     db::Db,
     error::Conflict,
     events::ProjectRef,
-    store::projects::{self as store, OwnerRow},
+    store::{
+        chat::{self as chat_store, ThreadOwnerRow},
+        projects::{self as store, OwnerRow},
+    },
 };
 
 /// Proof that the caller owns a project, with what was read to prove it.
@@ -32,6 +35,24 @@ pub struct ProjectScope {
 pub struct FileScope {
     project: ProjectScope,
     id: FileId,
+}
+
+/// Proof that the caller owns the project a chat thread belongs to.
+#[derive(Debug, Clone)]
+pub struct ThreadScope {
+    project: ProjectScope,
+    id: ThreadId,
+    archived: bool,
+}
+
+/// Proof that the caller may read a message (it is in a thread they may read), with
+/// who wrote it.
+#[derive(Debug, Clone)]
+pub struct MessageScope {
+    thread: ThreadScope,
+    id: MessageId,
+    role: MessageRole,
+    author_id: Option<String>,
 }
 
 impl ProjectScope {
@@ -81,6 +102,121 @@ impl FileScope {
     pub fn project(&self) -> &ProjectScope {
         &self.project
     }
+}
+
+impl ThreadScope {
+    pub fn principal(&self) -> &Principal {
+        &self.project.principal
+    }
+
+    pub fn id(&self) -> &ThreadId {
+        &self.id
+    }
+
+    pub fn project(&self) -> &ProjectScope {
+        &self.project
+    }
+
+    /// Archived threads, and every thread of an archived project, are read-only: a
+    /// change is a 409 `archived`.
+    pub fn require_writable(&self) -> Result<(), ServiceError> {
+        self.project.require_writable()?;
+        if self.archived {
+            return Err(Conflict::Archived(
+                "the thread is archived: un-archive it to change it".into(),
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
+impl MessageScope {
+    pub fn id(&self) -> &MessageId {
+        &self.id
+    }
+
+    pub fn thread(&self) -> &ThreadScope {
+        &self.thread
+    }
+
+    pub fn role(&self) -> MessageRole {
+        self.role
+    }
+
+    /// Only the author of a message may edit or delete it (so never an assistant
+    /// reply): anyone else gets a 403.
+    pub fn require_author(&self) -> Result<(), ServiceError> {
+        if self.author_id.as_deref() == Some(self.thread.principal().user_id.as_str()) {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(
+                "only the author of a message may change it".into(),
+            ))
+        }
+    }
+}
+
+/// The caller's thread `thread_id`: the one check every chat route and every
+/// WebSocket upgrade makes. Unknown thread → 404; a thread of someone else's project
+/// → 403.
+pub async fn thread_accessible(
+    db: &Db,
+    principal: &Principal,
+    thread_id: &str,
+) -> Result<ThreadScope, ServiceError> {
+    let row = chat_store::thread_owner(db, thread_id)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::not_found("thread", format!("no thread with id {thread_id:?}"))
+        })?;
+    thread_scope(principal, row)
+}
+
+/// The message `message_id`, in a thread the caller may read. Unknown → 404; in
+/// someone else's project → 403.
+pub async fn message(
+    db: &Db,
+    principal: &Principal,
+    message_id: &str,
+) -> Result<MessageScope, ServiceError> {
+    let row = chat_store::message_owner(db, message_id)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::not_found("message", format!("no message with id {message_id:?}"))
+        })?;
+    let role = if row.role.as_deref() == Some("assistant") {
+        MessageRole::Assistant
+    } else {
+        MessageRole::User
+    };
+    let author_id = row.author_id.clone();
+    Ok(MessageScope {
+        thread: thread_scope(principal, row)?,
+        id: MessageId::new(message_id),
+        role,
+        author_id,
+    })
+}
+
+fn thread_scope(principal: &Principal, row: ThreadOwnerRow) -> Result<ThreadScope, ServiceError> {
+    let archived = row.archived;
+    let id = ThreadId::new(row.thread_id.clone());
+    let project = scope(
+        principal,
+        OwnerRow {
+            project_id: row.project_id,
+            owner_id: row.owner_id,
+            name: row.name,
+            status: row.status,
+        },
+        "this thread belongs to another account's project",
+    )?;
+    Ok(ThreadScope {
+        project,
+        id,
+        archived,
+    })
 }
 
 /// The caller's project `project_id`. Unknown project → 404; someone else's → 403.

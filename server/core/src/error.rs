@@ -39,6 +39,10 @@ pub enum ServiceError {
     /// 503: something Kiln depends on is not available now.
     #[error("{0}")]
     Unavailable(String),
+    /// 503: the language model cannot answer (`code`: `no_llm_configured`,
+    /// `llm_unavailable`); `detail` is written for people.
+    #[error("{detail}")]
+    Llm { code: &'static str, detail: String },
     #[error(transparent)]
     Plugin(#[from] PluginError),
     #[error(transparent)]
@@ -79,6 +83,12 @@ pub enum Conflict {
     /// A concurrent change won; trying again can succeed (`concurrent_change`).
     #[error("{0}")]
     Concurrent(String),
+    /// A reply is being generated in the thread; stop it or wait (`reply_in_progress`).
+    #[error("{0}")]
+    ReplyInProgress(String),
+    /// The message keeps no more earlier versions (`edit_limit`).
+    #[error("{0}")]
+    EditLimit(String),
 }
 
 impl Conflict {
@@ -93,6 +103,8 @@ impl Conflict {
             Self::AlreadyExists(_) => "already_exists",
             Self::Protected(_) => "protected",
             Self::Concurrent(_) => "concurrent_change",
+            Self::ReplyInProgress(_) => "reply_in_progress",
+            Self::EditLimit(_) => "edit_limit",
         }
     }
 }
@@ -170,6 +182,9 @@ impl ServiceError {
             }
             Self::TooLarge { detail, limit } => ApiError::too_large(detail.clone(), *limit),
             Self::Unavailable(detail) => ApiError::new(ErrorKind::ServiceUnavailable, detail),
+            Self::Llm { code, detail } => {
+                ApiError::new(ErrorKind::ServiceUnavailable, detail).with_code(code)
+            }
             Self::Plugin(PluginError::InputTooLarge { size, limit }) => ApiError::too_large(
                 format!("input of {size} bytes exceeds the limit of {limit} bytes"),
                 u64::try_from(*limit).unwrap_or(u64::MAX),

@@ -71,6 +71,26 @@ pub enum DomainEvent {
         file_id: String,
         path: String,
     },
+    ThreadCreated {
+        project: ProjectRef,
+        actor_id: String,
+        thread_id: String,
+        title: String,
+    },
+    /// Archived, or (`archived: false`) un-archived.
+    ThreadArchived {
+        project: ProjectRef,
+        actor_id: String,
+        thread_id: String,
+        title: String,
+        archived: bool,
+    },
+    ThreadDeleted {
+        project: ProjectRef,
+        actor_id: String,
+        thread_id: String,
+        title: String,
+    },
 }
 
 /// How a file came to its new version.
@@ -99,6 +119,9 @@ impl DomainEvent {
             Self::FilesUploaded { .. } => EventType::FileUploaded,
             Self::FileUpdated { .. } => EventType::FileUpdated,
             Self::FileDeleted { .. } => EventType::FileDeleted,
+            Self::ThreadCreated { .. } => EventType::ThreadCreated,
+            Self::ThreadArchived { .. } => EventType::ThreadArchived,
+            Self::ThreadDeleted { .. } => EventType::ThreadDeleted,
         }
     }
 
@@ -119,7 +142,10 @@ impl DomainEvent {
             | Self::ProjectDeleted { project, .. }
             | Self::FilesUploaded { project, .. }
             | Self::FileUpdated { project, .. }
-            | Self::FileDeleted { project, .. } => project,
+            | Self::FileDeleted { project, .. }
+            | Self::ThreadCreated { project, .. }
+            | Self::ThreadArchived { project, .. }
+            | Self::ThreadDeleted { project, .. } => project,
         }
     }
 }

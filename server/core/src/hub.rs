@@ -41,6 +41,9 @@ pub struct HubMessage {
     pub topics: Vec<Topic>,
     /// A JSON object whose `type` is `kind`.
     pub json: Arc<str>,
+    /// For pieces of a stream (a reply's chunks): the stream's id and the piece's
+    /// number, so a push channel that replayed some pieces can skip them live.
+    pub position: Option<(Arc<str>, u64)>,
 }
 
 /// Moves messages from publishers to the subscribers of their topics.
@@ -101,11 +104,23 @@ impl EventHub {
 
     /// Serialises `payload` (an object tagged with `"type": kind`) once and publishes it.
     pub fn publish(&self, kind: &str, topics: Vec<Topic>, payload: &impl Serialize) {
+        self.publish_at(kind, topics, payload, None);
+    }
+
+    /// [`publish`](Self::publish) for the piece `position.1` of stream `position.0`.
+    pub fn publish_at(
+        &self,
+        kind: &str,
+        topics: Vec<Topic>,
+        payload: &impl Serialize,
+        position: Option<(Arc<str>, u64)>,
+    ) {
         match serde_json::to_string(payload) {
             Ok(json) => self.broker.publish(Arc::new(HubMessage {
                 kind: kind.to_owned(),
                 topics,
                 json: json.into(),
+                position,
             })),
             Err(error) => tracing::error!(kind, %error, "an event could not be serialised"),
         }
@@ -157,6 +172,7 @@ mod tests {
             kind: "x".into(),
             topics: vec![topic],
             json: "{}".into(),
+            position: None,
         };
         broker.publish(Arc::new(message));
         assert!(broker.topics.lock().unwrap().is_empty());

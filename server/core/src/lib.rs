@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod chat;
 mod error;
 pub mod events;
 pub mod files;
@@ -19,6 +20,7 @@ pub use store::{db, migrations, pagination, usage};
 mod timeline;
 
 pub use auth::{AuthService, Principal};
+pub use chat::{ChatService, ChatSettings};
 pub use error::{Conflict, ServiceError};
 pub use parsing::ParserService;
 pub use plugins::{PluginRegistry, PluginSettings};
@@ -38,6 +40,7 @@ pub struct Services {
     pub snippets: SnippetService,
     pub parsers: ParserService,
     pub files: files::FileService,
+    pub chat: ChatService,
 }
 
 impl Services {
@@ -46,6 +49,7 @@ impl Services {
         auth: AuthService,
         plugins: PluginRegistry,
         file_settings: files::FileSettings,
+        chat_settings: ChatSettings,
     ) -> Self {
         let timeline = TimelineService::new(db.clone());
         // One hub for everything: the auth service announces ended sessions on it too.
@@ -54,18 +58,25 @@ impl Services {
             auth.hub().clone(),
         );
         let parsers = ParserService::new(plugins.clone());
+        let files =
+            files::FileService::new(db.clone(), events.clone(), parsers.clone(), file_settings);
+        let snippets = SnippetService::new(plugins.clone());
+        let llm = chat::LlmClient::new(chat_settings.llm.clone(), plugins.clone());
         Self {
-            files: files::FileService::new(
+            chat: ChatService::new(
                 db.clone(),
                 events.clone(),
-                parsers.clone(),
-                file_settings,
+                files.clone(),
+                snippets.clone(),
+                llm,
+                chat_settings,
             ),
+            files,
             auth,
             projects: ProjectService::new(db.clone(), events.clone()),
             timeline,
             events,
-            snippets: SnippetService::new(plugins.clone()),
+            snippets,
             parsers,
             plugins,
             db,

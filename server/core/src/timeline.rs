@@ -186,6 +186,44 @@ impl TimelineService {
                 serde_json::json!({ "file_id": file_id, "path": path }),
                 actor_id,
             ),
+            DomainEvent::ThreadCreated {
+                actor_id,
+                thread_id,
+                title,
+                ..
+            } => (
+                EventType::ThreadCreated,
+                format!("Chat \"{title}\" started"),
+                serde_json::json!({ "thread_id": thread_id, "title": title }),
+                actor_id,
+            ),
+            DomainEvent::ThreadArchived {
+                actor_id,
+                thread_id,
+                title,
+                archived,
+                ..
+            } => (
+                EventType::ThreadArchived,
+                if *archived {
+                    format!("Chat \"{title}\" archived")
+                } else {
+                    format!("Chat \"{title}\" un-archived")
+                },
+                serde_json::json!({ "thread_id": thread_id, "title": title, "archived": archived }),
+                actor_id,
+            ),
+            DomainEvent::ThreadDeleted {
+                actor_id,
+                thread_id,
+                title,
+                ..
+            } => (
+                EventType::ThreadDeleted,
+                format!("Chat \"{title}\" deleted"),
+                serde_json::json!({ "thread_id": thread_id, "title": title }),
+                actor_id,
+            ),
         };
         // A deleted project's record is gone; its deletion stays in the owner's feed.
         let exists = !matches!(event, DomainEvent::ProjectDeleted { .. });

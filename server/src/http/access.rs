@@ -7,7 +7,7 @@ use axum::{
     http::request::Parts,
     response::{IntoResponse, Response},
 };
-use kiln_core::access::{self, FileScope, ProjectScope};
+use kiln_core::access::{self, FileScope, MessageScope, ProjectScope, ThreadScope};
 
 use super::{ApiErrorResponse, AppState, session::CurrentUser};
 
@@ -49,6 +49,42 @@ impl FromRequestParts<AppState> for OwnedFile {
             }
         };
         access::file(&state.services.db, &principal, &file_id)
+            .await
+            .map(Self)
+            .map_err(|error| ApiErrorResponse::from(error).into_response())
+    }
+}
+
+/// `{thread_id}` of a thread in a project the caller owns.
+pub struct OwnedThread(pub ThreadScope);
+
+impl FromRequestParts<AppState> for OwnedThread {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let CurrentUser(principal) = CurrentUser::from_request_parts(parts, state).await?;
+        let Path(thread_id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        access::thread_accessible(&state.services.db, &principal, &thread_id)
+            .await
+            .map(Self)
+            .map_err(|error| ApiErrorResponse::from(error).into_response())
+    }
+}
+
+/// `{message_id}` of a message in a thread the caller may read.
+pub struct OwnedMessage(pub MessageScope);
+
+impl FromRequestParts<AppState> for OwnedMessage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let CurrentUser(principal) = CurrentUser::from_request_parts(parts, state).await?;
+        let Path(message_id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        access::message(&state.services.db, &principal, &message_id)
             .await
             .map(Self)
             .map_err(|error| ApiErrorResponse::from(error).into_response())

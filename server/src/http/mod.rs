@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod auth;
+mod chat;
 mod error;
 mod files;
 mod health;
@@ -15,6 +16,7 @@ mod rate_limit;
 mod session;
 mod snippets;
 mod strict;
+mod ws;
 
 use std::sync::Arc;
 
@@ -45,6 +47,7 @@ use utoipa_axum::{
 pub use error::ApiErrorResponse;
 pub use policy::{Access, BodyClass, RateClass, RouteEntry, RoutePolicy, RouteTable};
 pub use rate_limit::RateLimits;
+pub use ws::{Connections, WsSettings};
 
 /// Which other origins may call the API from a browser.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +69,12 @@ pub struct HttpSettings {
     pub upload_body_limit: usize,
     /// `Secure` cookies: Kiln is served over https (`KILN_PUBLIC_URL`).
     pub secure_cookies: bool,
+    /// The origin (`https://kiln.example.com`) of `KILN_PUBLIC_URL`: Kiln's own, also
+    /// when a proxy in front rewrites `Host`.
+    pub public_origin: Option<String>,
     pub cors: CorsOrigins,
     pub rate_limits: RateLimits,
+    pub ws: WsSettings,
 }
 
 impl Default for HttpSettings {
@@ -76,6 +83,7 @@ impl Default for HttpSettings {
             json_body_limit: 1 << 20,
             upload_body_limit: 50 << 20,
             secure_cookies: false,
+            public_origin: None,
             cors: CorsOrigins::SameOriginOnly,
             rate_limits: RateLimits {
                 ip_per_minute: 600,
@@ -83,6 +91,7 @@ impl Default for HttpSettings {
                 auth_per_minute: 10,
                 trust_forwarded_for: false,
             },
+            ws: WsSettings::default(),
         }
     }
 }
@@ -95,6 +104,8 @@ pub struct AppState {
     rate_limiters: Arc<rate_limit::RateLimiters>,
     openapi: Arc<utoipa::openapi::OpenApi>,
     routes: Arc<RouteTable>,
+    /// The open chat sockets.
+    pub connections: Arc<Connections>,
 }
 
 impl AppState {
@@ -103,6 +114,7 @@ impl AppState {
             rate_limiters: rate_limit::RateLimiters::new(settings.rate_limits),
             openapi: Arc::new(openapi_document()),
             routes: Arc::new(route_table()),
+            connections: Connections::new(services.events.hub().clone()),
             services,
             leptos_options,
             settings: Arc::new(settings),
@@ -144,6 +156,19 @@ fn api_routes() -> Vec<(RoutePolicy, UtoipaMethodRouter<AppState>)> {
         (P::USER, routes!(files::search)),
         (P::USER, routes!(files::index_status)),
         (P::USER, routes!(snippets::extract)),
+        (P::USER, routes!(chat::list_threads, chat::create_thread)),
+        (
+            P::USER,
+            routes!(chat::get_thread, chat::update_thread, chat::delete_thread),
+        ),
+        (P::USER, routes!(chat::archive_thread)),
+        (P::USER, routes!(chat::unarchive_thread)),
+        (P::USER, routes!(chat::list_messages, chat::send_message)),
+        (P::USER, routes!(chat::edit_message, chat::delete_message)),
+        (P::USER, routes!(chat::message_edits)),
+        (P::USER, routes!(chat::stop_message)),
+        (P::USER, routes!(chat::regenerate)),
+        (P::USER, routes!(ws::upgrade)),
         (P::ADMIN.upload(), routes!(admin::plugins, admin::install)),
         (
             P::ADMIN,
@@ -272,14 +297,19 @@ pub fn router(state: AppState) -> Router {
     let (api, _) = api_router().split_for_parts();
     Router::new()
         .merge(api)
-        .leptos_routes_with_context(&state, routes, context, {
+        .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         // Only matched routes: unknown paths stay 404, whoever asks.
         .route_layer(from_fn_with_state(state.clone(), session::require_access))
         .route("/api/{*rest}", any(api_not_found))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // The not-found page is the app too: with the services, so it knows who is
+        // logged in and shows their menu.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context.clone(), shell))
         .layer(from_fn_with_state(
             state.clone(),
             rate_limit::limit_per_user,

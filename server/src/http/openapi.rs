@@ -30,6 +30,7 @@ use super::AppState;
         (name = "auth", description = "Accounts and sessions"),
         (name = "projects", description = "Projects and everything inside them"),
         (name = "timeline", description = "What happened, per project and across projects"),
+        (name = "chat", description = "Threads, messages and the replies streamed over each thread's WebSocket"),
         (name = "snippets", description = "Code blocks in Markdown"),
         (name = "health", description = "Liveness and readiness probes"),
         (name = "admin", description = "Installation-wide views for administrators"),

@@ -239,3 +239,62 @@ async fn admin_routes_are_for_the_administrator_only() {
     assert_eq!(plugins.body[0]["kind"], "snippet-extractor");
     assert_eq!(plugins.body[0]["status"], "active");
 }
+
+#[tokio::test]
+async fn only_the_owner_reaches_a_thread_and_its_messages() {
+    let app = TestApp::new().await;
+    let owner = app.register("owner@example.org").await;
+    let stranger = app.register("stranger@example.org").await;
+    let created = app
+        .send(bearer(
+            post_json("/api/projects", json!({"name": "chat"})),
+            &owner,
+        ))
+        .await;
+    let project = created.body["id"].as_str().unwrap().to_owned();
+    let mut checked = 0;
+    for (method, template) in all_routes() {
+        if !(template.contains("{thread_id}") || template.contains("{message_id}")) {
+            continue;
+        }
+        // A fresh thread and question per route: some routes (DELETE) consume theirs.
+        let thread = app
+            .send(bearer(
+                post_json(&format!("/api/projects/{project}/threads"), json!({})),
+                &owner,
+            ))
+            .await;
+        let thread = thread.body["id"].as_str().unwrap().to_owned();
+        let sent = app
+            .send(bearer(
+                post_json(
+                    &format!("/api/threads/{thread}/messages"),
+                    json!({"content": "hello"}),
+                ),
+                &owner,
+            ))
+            .await;
+        let message = sent.body["message"]["id"].as_str().unwrap().to_owned();
+        let path = template
+            .replace("{thread_id}", &thread)
+            .replace("{message_id}", &message);
+        let refused = app.send(bearer(request(&method, &path), &stranger)).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{method} {template}: {}",
+            refused.text
+        );
+        let allowed = app.send(bearer(request(&method, &path), &owner)).await;
+        assert!(
+            ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&allowed.status),
+            "{method} {template} refused its owner: {}",
+            allowed.text
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 13,
+        "thread- and message-scoped routes missing: {checked}"
+    );
+}

@@ -6,6 +6,7 @@ mod support;
 
 mod auth;
 mod authorization;
+mod chat;
 mod cli;
 mod engines;
 mod files;

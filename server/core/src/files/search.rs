@@ -2,7 +2,7 @@
 //! analyzer of migration 0005), and the ranked retrieval the chat builds its context
 //! from.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{FileService, store, unsigned, words::word_spans};
 use crate::{ServiceError, access::ProjectScope, store::files::ChunkQuery};
@@ -91,6 +91,7 @@ impl FileService {
                 language: row.language,
                 start_line: unsigned(row.start_line),
                 end_line: unsigned(row.end_line),
+                version: unsigned(row.version),
                 score: row.score,
                 text: row.text,
             })
@@ -101,20 +102,43 @@ impl FileService {
         })
     }
 
-    /// Context for a question: the best chunks for `question` whose text fits in
-    /// `token_budget` tokens together, best first.
+    /// Context for a question: the chunks that match the most of its words, best
+    /// first, as many as fit in `token_budget` tokens together. A question is prose
+    /// ("where do we retry failed uploads?"): each significant word is searched on its
+    /// own and a chunk's scores are summed, so no single word has to be present.
     pub async fn retrieve(
         &self,
         scope: &ProjectScope,
         question: &str,
         token_budget: usize,
     ) -> Result<Vec<SearchHit>, ServiceError> {
-        let query = SearchQuery {
-            q: question.chars().take(QUERY_MAX_CHARS).collect(),
-            limit: Some(SEARCH_MAX_LIMIT),
-            ..SearchQuery::default()
-        };
-        let hits = self.search(scope, &query).await?.hits;
+        let mut words: Vec<String> = super::code_words(question)
+            .into_iter()
+            .filter(|word| word.chars().count() >= 3 && !STOP_WORDS.contains(&word.as_str()))
+            .collect();
+        let mut seen = HashSet::new();
+        words.retain(|word| seen.insert(word.clone()));
+        words.truncate(RETRIEVAL_MAX_WORDS);
+        let mut by_chunk: HashMap<(String, u64), SearchHit> = HashMap::new();
+        for word in words {
+            let query = SearchQuery {
+                q: word,
+                limit: Some(SEARCH_MAX_LIMIT),
+                ..SearchQuery::default()
+            };
+            for hit in self.search(scope, &query).await?.hits {
+                by_chunk
+                    .entry((hit.file_id.clone(), hit.start_line))
+                    .and_modify(|known| known.score += hit.score)
+                    .or_insert(hit);
+            }
+        }
+        let mut hits: Vec<SearchHit> = by_chunk.into_values().collect();
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.path.cmp(&b.path))
+        });
         let mut spent = 0;
         Ok(hits
             .into_iter()
@@ -129,6 +153,22 @@ impl FileService {
             .collect())
     }
 }
+
+/// Words searched for a question, at most.
+const RETRIEVAL_MAX_WORDS: usize = 12;
+
+/// Words of questions that say nothing about the code (lowercase, three letters or
+/// more: shorter words are skipped anyway).
+const STOP_WORDS: &[&str] = &[
+    "about", "after", "all", "also", "and", "any", "are", "because", "been", "before", "being",
+    "but", "can", "could", "did", "does", "doing", "done", "each", "explain", "for", "from", "get",
+    "gets", "had", "has", "have", "here", "how", "into", "its", "just", "like", "make", "many",
+    "more", "most", "much", "not", "now", "off", "once", "only", "other", "our", "out", "over",
+    "own", "please", "same", "should", "show", "some", "such", "tell", "than", "that", "the",
+    "their", "them", "then", "there", "these", "they", "this", "those", "through", "under",
+    "until", "very", "was", "were", "what", "when", "where", "which", "while", "who", "whom",
+    "why", "will", "with", "would", "you", "your",
+];
 
 /// About four bytes of code per token, as common tokenizers average.
 pub fn estimated_tokens(text: &str) -> usize {

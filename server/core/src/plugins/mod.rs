@@ -225,6 +225,12 @@ impl NamedPlugin for SnippetExtractorPlugin {
     }
 }
 
+impl NamedPlugin for LlmPolicyPlugin {
+    fn plugin_id(&self) -> &str {
+        self.id()
+    }
+}
+
 impl PluginRegistry {
     /// Asks `plugins` in order about `subject` (a path, for the log; never content) — on
     /// a blocking thread, holding one plugin slot — until

@@ -24,6 +24,14 @@ pub mod codes {
     pub const NOT_DELETED: &str = "not_deleted";
     /// Registration is limited to the first account, and it exists.
     pub const REGISTRATION_CLOSED: &str = "registration_closed";
+    /// The thread is archived, so read-only.
+    pub const ARCHIVED: &str = "archived";
+    /// A reply is being generated in the thread already.
+    pub const REPLY_IN_PROGRESS: &str = "reply_in_progress";
+    /// The parent named is not a message of this thread.
+    pub const BAD_PARENT: &str = "bad_parent";
+    /// The message has as many earlier versions as it may keep.
+    pub const EDIT_LIMIT: &str = "edit_limit";
 }
 
 /// SurrealDB prefixes a `THROW`n value with this.

@@ -240,6 +240,7 @@ pub(crate) struct HitRow {
     pub(crate) language: String,
     pub(crate) start_line: i64,
     pub(crate) end_line: i64,
+    pub(crate) version: i64,
     pub(crate) text: String,
     pub(crate) symbols: String,
     pub(crate) score: f64,
@@ -575,7 +576,7 @@ pub(crate) async fn search(db: &Db, query: ChunkQuery<'_>) -> Result<Vec<HitRow>
     let weight = query.symbol_weight;
     let mut response = db
         .query(format!(
-            "SELECT record::id(file) AS file_id, path, language, start_line, end_line, text, symbols,
+            "SELECT record::id(file) AS file_id, path, language, start_line, end_line, version, text, symbols,
                     (search::score(0) ?? 0) + {weight} * (search::score(1) ?? 0) AS score
              FROM chunk
              WHERE project = type::record('project', $project)

@@ -5,6 +5,7 @@
 //! functions: they are versioned with this binary and re-applied at every start, so
 //! migrations keep schema and backfills only.
 
+pub(crate) mod chat;
 pub mod db;
 mod error;
 pub(crate) mod files;

@@ -10,7 +10,7 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use kiln_core::{
-    AuthService, PluginRegistry, PluginSettings, Services,
+    AuthService, ChatSettings, PluginRegistry, PluginSettings, Services,
     auth::{RegistrationPolicy, SigningKey, TokenSigner},
     db::{DbConfig, connect},
     files::FileSettings,
@@ -116,9 +116,16 @@ pub struct Builder {
     limits: PluginLimits,
     keys: Vec<SigningKey>,
     active: String,
+    chat: ChatSettings,
 }
 
 impl Builder {
+    /// Chat's settings (the language model's endpoint: a fake one in tests).
+    pub fn chat(mut self, chat: ChatSettings) -> Self {
+        self.chat = chat;
+        self
+    }
+
     pub fn settings(mut self, settings: HttpSettings) -> Self {
         self.settings = settings;
         self
@@ -195,7 +202,7 @@ impl Builder {
             RegistrationPolicy::Open,
             Default::default(),
         );
-        let services = Services::new(db, auth, plugins, self.files);
+        let services = Services::new(db, auth, plugins, self.files, self.chat.clone());
         let jobs = Supervisor::new();
         if self.indexing {
             services.files.start_indexer(&jobs, true).await.unwrap();
@@ -237,11 +244,25 @@ impl TestApp {
             limits: PluginLimits::default(),
             keys: vec![test_key("test")],
             active: "test".into(),
+            chat: ChatSettings::default(),
         }
     }
 
     pub async fn new() -> Self {
         Self::builder().build().await
+    }
+
+    /// Serves the router on a real socket (WebSockets need one); stops with the test's
+    /// runtime.
+    pub async fn serve(&self) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = self
+            .router
+            .clone()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
     }
 
     /// Sends `request` from 127.0.0.1 (as the real server would tell the handlers).

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test crate uses its own subset
 
 pub mod app;
+pub mod fake_llm;
 
 use std::{
     io::{BufRead, BufReader, Read, Write},

@@ -1,0 +1,440 @@
+//! Chat: threads, messages, their edit history, and the frames of a thread's
+//! WebSocket (`GET /api/threads/{thread_id}/ws`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, Snippet};
+
+/// Longest thread title, in characters.
+pub const THREAD_TITLE_MAX_CHARS: usize = 200;
+/// Default largest message, in bytes of UTF-8 (`KILN_MESSAGE_MAX_BYTES`).
+pub const MESSAGE_MAX_BYTES: usize = 50 * 1024;
+/// Earlier versions kept per message; the database refuses more.
+pub const MESSAGE_EDITS_MAX: usize = 50;
+/// Title of a thread created without one.
+pub const DEFAULT_THREAD_TITLE: &str = "New chat";
+
+/// A conversation inside a project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Thread {
+    pub id: String,
+    pub project_id: String,
+    pub title: String,
+    /// RFC 3339, UTC; set while the thread is archived (read-only).
+    pub archived_at: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+    /// RFC 3339, UTC; `null` before the first message.
+    pub last_message_at: Option<String>,
+    /// Messages in every branch.
+    pub message_count: u64,
+}
+
+/// `POST /api/projects/{project_id}/threads`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewThread {
+    /// 1–200 characters; "New chat" when left out.
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// `PATCH /api/threads/{thread_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ThreadPatch {
+    /// 1–200 characters.
+    pub title: String,
+}
+
+/// Query of `GET /api/projects/{project_id}/threads`: a page of the active threads,
+/// or with `archived=true` of the archived ones, most recently active first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ThreadListQuery {
+    /// 1–100, default 20.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
+    pub limit: Option<u32>,
+    /// Threads after (older than) this cursor.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Threads before (newer than) this cursor.
+    #[serde(default)]
+    pub before: Option<String>,
+    /// `true`: the archived threads instead of the active ones.
+    #[serde(default)]
+    pub archived: Option<bool>,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MessageRole {
+    User,
+    Assistant,
+}
+
+/// Where a message is in its life. Only assistant replies are ever other than
+/// `complete`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Complete,
+    /// The reply is being generated; `content` is what arrived so far.
+    Streaming,
+    /// Stopped by the user; `content` is what arrived before.
+    Stopped,
+    /// The model could not answer; `error` says why, in words for people.
+    Failed,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Complete => "complete",
+            Self::Streaming => "streaming",
+            Self::Stopped => "stopped",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Complete, Self::Streaming, Self::Stopped, Self::Failed]
+            .into_iter()
+            .find(|status| status.as_str() == value)
+    }
+}
+
+/// Code a reply was grounded in: lines of one version of a project file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Citation {
+    pub file_id: String,
+    pub path: String,
+    /// The file's version the lines were read from.
+    pub version: u64,
+    /// 1-based, inclusive.
+    pub start_line: u32,
+    /// 1-based, inclusive.
+    pub end_line: u32,
+    /// The file has a newer version (or is deleted) since: the lines are still those
+    /// of `version`.
+    #[serde(default)]
+    pub changed: bool,
+}
+
+/// One message of a thread. Messages form a tree through `parent_id`: editing and
+/// asking again, or regenerating, adds a sibling branch and never removes anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Message {
+    pub id: String,
+    pub thread_id: String,
+    /// The message this one answers or follows; `null` for the first of a branch
+    /// from the start of the thread.
+    pub parent_id: Option<String>,
+    pub role: MessageRole,
+    /// The user who wrote it; `null` for the assistant.
+    pub author_id: Option<String>,
+    pub content: String,
+    pub status: MessageStatus,
+    /// The model that answered (assistant replies).
+    pub model: Option<String>,
+    /// Why a reply failed, in words for people.
+    pub error: Option<String>,
+    /// The code the reply was grounded in.
+    #[serde(default)]
+    pub citations: Vec<Citation>,
+    /// The code blocks of a finished reply, as the snippet extractor found them.
+    #[serde(default)]
+    pub snippets: Vec<Snippet>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// RFC 3339, UTC; set once the author has edited it.
+    pub edited_at: Option<String>,
+}
+
+/// `POST /api/threads/{thread_id}/messages` and the `send_message` command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewMessage {
+    /// 1 byte up to the configured limit (50 KB by default).
+    pub content: String,
+    /// The message this one follows. Left out: the newest message of the thread's
+    /// newest branch. Give the parent of an earlier question to edit it and ask again
+    /// (a new branch beside the old one).
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// `true`: a new branch from the thread's start (asking the first question again);
+    /// `parent_id` must then be left out.
+    #[serde(default)]
+    pub at_start: bool,
+}
+
+/// `PATCH /api/messages/{message_id}`: a new text for one's own message; the old one
+/// goes to its edit history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessagePatch {
+    pub content: String,
+}
+
+/// What a message said before an edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageEdit {
+    pub id: String,
+    pub message_id: String,
+    pub previous_content: String,
+    pub editor_id: Option<String>,
+    /// RFC 3339, UTC.
+    pub edited_at: String,
+}
+
+/// Answer to sending a message: the stored message, and the reply that is now being
+/// generated (its text arrives over the thread's WebSocket; a reload shows it too).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SentMessage {
+    pub message: Message,
+    pub reply: Message,
+}
+
+/// A message as the thread page shows it: with its Markdown rendered to sanitised
+/// HTML on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub message: Message,
+    pub html: String,
+}
+
+/// What the thread page starts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadView {
+    pub thread: Thread,
+    /// The newest messages of every branch, newest first.
+    pub messages: Vec<ChatMessage>,
+    /// Pass back to load older messages; `None` when these reach the start.
+    pub older_cursor: Option<String>,
+}
+
+/// What a client sends on a thread's WebSocket: JSON text frames tagged by `type`.
+/// Every command with a `command_id` gets exactly one `ack` or `error` carrying it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientCommand {
+    SendMessage {
+        #[serde(default)]
+        command_id: Option<String>,
+        content: String,
+        #[serde(default)]
+        parent_id: Option<String>,
+        #[serde(default)]
+        at_start: bool,
+    },
+    EditMessage {
+        #[serde(default)]
+        command_id: Option<String>,
+        message_id: String,
+        content: String,
+    },
+    DeleteMessage {
+        #[serde(default)]
+        command_id: Option<String>,
+        message_id: String,
+    },
+    StopGeneration {
+        #[serde(default)]
+        command_id: Option<String>,
+        message_id: String,
+    },
+    Regenerate {
+        #[serde(default)]
+        command_id: Option<String>,
+        message_id: String,
+    },
+    /// The user is typing; others watching the thread see `typing`.
+    Typing {
+        #[serde(default)]
+        command_id: Option<String>,
+    },
+    /// Replays the reply `message_id` after chunk `after_seq` (from its start when
+    /// left out), then goes on live.
+    Resume {
+        #[serde(default)]
+        command_id: Option<String>,
+        message_id: String,
+        #[serde(default)]
+        after_seq: Option<u64>,
+    },
+}
+
+impl ClientCommand {
+    pub fn command_id(&self) -> Option<&str> {
+        match self {
+            Self::SendMessage { command_id, .. }
+            | Self::EditMessage { command_id, .. }
+            | Self::DeleteMessage { command_id, .. }
+            | Self::StopGeneration { command_id, .. }
+            | Self::Regenerate { command_id, .. }
+            | Self::Typing { command_id }
+            | Self::Resume { command_id, .. } => command_id.as_deref(),
+        }
+    }
+}
+
+/// What the server sends on a thread's WebSocket: JSON text frames tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    MessageCreated {
+        message: Message,
+    },
+    /// An edit, or a reply's final state (content, status, model, citations).
+    MessageUpdated {
+        message: Message,
+    },
+    MessageDeleted {
+        thread_id: String,
+        message_id: String,
+    },
+    /// A piece of a reply: `seq` starts at 0 and has no gaps; the last one has
+    /// `is_final` (and may be empty).
+    StreamChunk {
+        message_id: String,
+        seq: u64,
+        delta: String,
+        is_final: bool,
+    },
+    ThreadUpdated {
+        thread: Thread,
+    },
+    Typing {
+        thread_id: String,
+        user_id: String,
+    },
+    /// The command `command_id` succeeded; `message` is what it made or changed,
+    /// `reply` the reply it started.
+    Ack {
+        command_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<Box<Message>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply: Option<Box<Message>>,
+    },
+    /// A command failed (`command_id` names it), or a reply could not be generated.
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command_id: Option<String>,
+        error: ApiError,
+    },
+}
+
+impl ServerFrame {
+    /// The frame's `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::MessageCreated { .. } => "message_created",
+            Self::MessageUpdated { .. } => "message_updated",
+            Self::MessageDeleted { .. } => "message_deleted",
+            Self::StreamChunk { .. } => "stream_chunk",
+            Self::ThreadUpdated { .. } => "thread_updated",
+            Self::Typing { .. } => "typing",
+            Self::Ack { .. } => "ack",
+            Self::Error { .. } => "error",
+        }
+    }
+}
+
+/// A thread title as stored: trimmed, 1–200 characters.
+pub fn validate_thread_title(title: &str) -> Result<String, ApiError> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(ApiError::invalid_field("title", "must not be empty"));
+    }
+    if title.chars().count() > THREAD_TITLE_MAX_CHARS {
+        return Err(ApiError::invalid_field(
+            "title",
+            format!("must be at most {THREAD_TITLE_MAX_CHARS} characters"),
+        ));
+    }
+    if title.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field(
+            "title",
+            "must not contain control characters",
+        ));
+    }
+    Ok(title.to_owned())
+}
+
+/// Message content: at least one non-blank character, at most `max_bytes` bytes.
+pub fn validate_message_content(content: &str, max_bytes: usize) -> Result<(), ApiError> {
+    if content.trim().is_empty() {
+        return Err(ApiError::invalid_field("content", "must not be empty"));
+    }
+    if content.len() > max_bytes {
+        return Err(ApiError::too_large(
+            format!("a message is limited to {max_bytes} bytes"),
+            max_bytes as u64,
+        ));
+    }
+    if content.contains('\0') {
+        return Err(ApiError::invalid_field(
+            "content",
+            "must not contain NUL characters",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_and_frames_use_the_documented_wire_names() {
+        let command: ClientCommand = serde_json::from_str(
+            r#"{"type":"resume","message_id":"m1","after_seq":3,"command_id":"c"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            command,
+            ClientCommand::Resume {
+                command_id: Some("c".into()),
+                message_id: "m1".into(),
+                after_seq: Some(3)
+            }
+        );
+        let frame = ServerFrame::StreamChunk {
+            message_id: "m1".into(),
+            seq: 0,
+            delta: "Hi".into(),
+            is_final: false,
+        };
+        let json = serde_json::to_value(&frame).unwrap();
+        assert_eq!(json["type"], frame.kind());
+        assert_eq!(json["seq"], 0);
+    }
+
+    #[test]
+    fn titles_and_content_are_checked() {
+        assert_eq!(validate_thread_title("  Hi ").unwrap(), "Hi");
+        assert!(validate_thread_title(" ").is_err());
+        assert!(validate_thread_title(&"x".repeat(201)).is_err());
+        assert!(validate_message_content("", 10).is_err());
+        assert_eq!(
+            validate_message_content("12345678901", 10)
+                .unwrap_err()
+                .limit,
+            Some(10)
+        );
+        assert!(validate_message_content("é", 10).is_ok());
+    }
+}
