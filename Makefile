@@ -38,7 +38,7 @@ SITE_STAMP := $(LEPTOS_SITE_ROOT)/.built
 SURREAL_SERVER := $(CARGO_TARGET_DIR)/surreal-server/release/kiln-test-surreal-server
 E2E_ADDR := 127.0.0.1:3107
 
-.PHONY: run build check test test-rust test-plugins test-e2e test-api schemathesis test-examples lint fmt tools rust-tools web-tools browser plugins surreal-server clean-data bench bench-scale
+.PHONY: run build check test test-rust test-plugins test-e2e test-api schemathesis test-examples lint fmt tools rust-tools web-tools browser plugins surreal-server clean-data bench bench-scale bench-chat
 
 ## run: build everything and serve Kiln at http://$(LEPTOS_SITE_ADDR) on ./data
 run: build
@@ -118,6 +118,11 @@ fmt:
 SIZE_MB ?= 500
 bench-scale: build
 	python3 end2end/bench/scale.py $(KILN_BIN) $(SIZE_MB)
+
+## bench-chat: chat figures (WebSocket fan-out, per-token overhead, idle socket memory,
+## a 10,000-message thread, the hydration bundle); prints, asserts nothing
+bench-chat: plugins
+	cargo bench --workspace --exclude kiln-frontend --bench chat
 
 ## bench: plugin host figures (per-call overhead, sandbox vs native); prints, asserts nothing
 bench: plugins
