@@ -18,15 +18,17 @@ pub fn FilesPage() -> impl IntoView {
     let project = move || params.read().get("id").unwrap_or_default();
     // Bumped by every finished upload: the tree and the progress read again.
     let changed = RwSignal::new(0u32);
+    // Bumped whenever indexing moved on: each file's state in the tree follows it.
+    let progressed = RwSignal::new(0u32);
     let files = Resource::new(
-        move || (project(), changed.get()),
-        |(id, _)| project_files(id),
+        move || (project(), changed.get(), progressed.get()),
+        |(id, ..)| project_files(id),
     );
     view! {
         <p><a href=move || format!("/projects/{}", project())>"← Project"</a></p>
         <h1>"Files"</h1>
         <p><a href=move || format!("/projects/{}/search", project())>"Search the code"</a></p>
-        <IndexProgress project=Signal::derive(project) changed/>
+        <IndexProgress project=Signal::derive(project) changed progressed/>
         <UploadZone project=Signal::derive(project) changed/>
         <Suspense fallback=|| view! { <p>"Loading files…"</p> }>
             {move || Suspend::new(async move {
@@ -45,16 +47,29 @@ pub fn FilesPage() -> impl IntoView {
 
 /// Queued / indexed / failed counts, read again every second while work is queued.
 #[component]
-fn IndexProgress(project: Signal<String>, changed: RwSignal<u32>) -> impl IntoView {
+fn IndexProgress(
+    project: Signal<String>,
+    changed: RwSignal<u32>,
+    progressed: RwSignal<u32>,
+) -> impl IntoView {
     let tick = RwSignal::new(0u32);
     let status = Resource::new(
         move || (project.get(), changed.get(), tick.get()),
         |(id, ..)| index_progress(id),
     );
+    // The counts last seen: when they move, the tree is read again (also at the first
+    // reading, which may be newer than the tree the page started with).
+    let seen = StoredValue::new(None::<(u64, u64, u64)>);
     Effect::new(move || {
-        if let Some(Ok(status)) = status.get()
-            && !status.is_idle()
-        {
+        let Some(Ok(status)) = status.get() else {
+            return;
+        };
+        let counts = (status.queued, status.indexed, status.failed);
+        if seen.get_value() != Some(counts) {
+            progressed.update(|p| *p += 1);
+        }
+        seen.set_value(Some(counts));
+        if !status.is_idle() {
             set_timeout(
                 move || tick.update(|t| *t += 1),
                 std::time::Duration::from_secs(1),

@@ -1209,3 +1209,87 @@ async fn a_reply_with_a_code_block_without_a_language_is_saved_with_its_snippet(
     .await;
     assert_eq!(next.status, StatusCode::CREATED, "{}", next.text);
 }
+
+/// The real binary: a reply given up on is an ERROR line with its cause, and neither
+/// the question nor the API key is ever logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_given_up_on_is_logged_as_an_error_with_its_cause_and_nothing_secret() {
+    use crate::support::{http, kiln, serve};
+    let llm = FakeLlm::start().await;
+    llm.for_model(
+        "big",
+        Script::error(400, Some("context_length_exceeded"), "prompt too long"),
+    );
+    let data = tempfile::tempdir().unwrap();
+    let mut command = kiln(data.path());
+    command
+        .env("KILN_LLM_BASE_URL", &llm.url)
+        .env("LLM_MODEL", "big")
+        .env("KILN_LLM_API_KEY", "sk-never-in-the-log");
+    let (_server, addr, log) = tokio::task::spawn_blocking(move || serve(&mut command))
+        .await
+        .unwrap();
+    let json = "application/json";
+    let account =
+        json!({"email": "alice@example.com", "password": "correct horse battery"}).to_string();
+    let token = http(
+        &addr,
+        "POST",
+        "/api/auth/register",
+        None,
+        json,
+        account.as_bytes(),
+    )
+    .body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let project = http(
+        &addr,
+        "POST",
+        "/api/projects",
+        Some(&token),
+        json,
+        br#"{"name":"logs"}"#,
+    )
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let thread = http(
+        &addr,
+        "POST",
+        &format!("/api/projects/{project}/threads"),
+        Some(&token),
+        json,
+        b"{}",
+    )
+    .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let question = json!({"content": "my confidential question about payroll.rs"}).to_string();
+    let sent = http(
+        &addr,
+        "POST",
+        &format!("/api/threads/{thread}/messages"),
+        Some(&token),
+        json,
+        question.as_bytes(),
+    );
+    assert_eq!(sent.status, 201, "{}", sent.text);
+    let lines = tokio::task::spawn_blocking(move || log.lines_until("could not answer"))
+        .await
+        .unwrap();
+    let error = lines.last().unwrap();
+    assert!(
+        error.contains("ERROR") && error.contains("context_length_exceeded"),
+        "{error}"
+    );
+    for line in &lines {
+        assert!(
+            !line.contains("confidential") && !line.contains("sk-never-in-the-log"),
+            "{line}"
+        );
+    }
+}

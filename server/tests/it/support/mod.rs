@@ -100,12 +100,22 @@ impl LogLines {
 
     /// Waits (at most two minutes) for a line containing `needle`.
     pub fn wait_for(&self, needle: &str) {
+        self.lines_until(needle);
+    }
+
+    /// The lines up to and including the first containing `needle` (at most two
+    /// minutes).
+    pub fn lines_until(&self, needle: &str) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(120);
+        let mut lines = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.0.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return,
-                Ok(_) => {}
+                Ok(line) if line.contains(needle) => {
+                    lines.push(line);
+                    return lines;
+                }
+                Ok(line) => lines.push(line),
                 Err(RecvTimeoutError::Timeout) => panic!("no {needle:?} within 2 minutes"),
                 Err(RecvTimeoutError::Disconnected) => {
                     panic!("the process closed its output before {needle:?}")
