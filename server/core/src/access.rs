@@ -199,6 +199,24 @@ pub async fn message(
     })
 }
 
+/// The message `message_id` of the thread `thread` (a WebSocket names messages of the
+/// thread it is open on): 404 for a message of another thread, as for one that does
+/// not exist, so ids of other threads cannot be probed.
+pub async fn message_in(
+    db: &Db,
+    thread: &ThreadScope,
+    message_id: &str,
+) -> Result<MessageScope, ServiceError> {
+    let message = message(db, thread.principal(), message_id).await?;
+    if message.thread().id() != thread.id() {
+        return Err(ServiceError::not_found(
+            "message",
+            "no such message in this thread",
+        ));
+    }
+    Ok(message)
+}
+
 fn thread_scope(principal: &Principal, row: ThreadOwnerRow) -> Result<ThreadScope, ServiceError> {
     let archived = row.archived;
     let id = ThreadId::new(row.thread_id.clone());

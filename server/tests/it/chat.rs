@@ -989,6 +989,71 @@ async fn bad_frames_get_typed_errors_and_the_socket_stays_usable() {
 }
 
 #[tokio::test]
+async fn a_socket_names_only_messages_of_its_own_thread() {
+    let llm = FakeLlm::start().await;
+    let app = app_with(&llm, WsSettings::default()).await;
+    let addr = app.serve().await;
+    let alice = app.register("alice@example.com").await;
+    let project = project(&app, &alice).await;
+    let (here, there) = (
+        thread(&app, &alice, &project).await,
+        thread(&app, &alice, &project).await,
+    );
+    let sent = call(
+        &app,
+        &alice,
+        "POST",
+        &format!("/api/threads/{there}/messages"),
+        Some(json!({"content": "kept as written"})),
+    )
+    .await;
+    let message = sent.body["message"]["id"].as_str().unwrap().to_owned();
+    replies_settled(&app, &alice, &there).await;
+    let mut socket = open(addr, &here, &alice).await;
+    for (id, frame) in [
+        (
+            "edit",
+            json!({"type": "edit_message", "message_id": message, "content": "x"}),
+        ),
+        (
+            "delete",
+            json!({"type": "delete_message", "message_id": message}),
+        ),
+        (
+            "regenerate",
+            json!({"type": "regenerate", "message_id": message}),
+        ),
+    ] {
+        let mut frame = frame;
+        frame["command_id"] = json!(id);
+        command(&mut socket, frame).await;
+        let refused = frames_until(&mut socket, |f| f["command_id"] == id).await;
+        let refused = refused.last().unwrap();
+        assert_eq!(
+            (refused["type"].as_str(), refused["error"]["type"].as_str()),
+            (Some("error"), Some("not_found")),
+            "{id}: {refused}"
+        );
+    }
+    let page = call(
+        &app,
+        &alice,
+        "GET",
+        &format!("/api/threads/{there}/messages"),
+        None,
+    )
+    .await;
+    let contents: Vec<&str> = page.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["kept as written"]);
+}
+
+#[tokio::test]
 async fn a_client_that_never_reads_is_dropped_and_a_reading_one_gets_everything_in_order() {
     let llm = FakeLlm::start().await;
     // Eight replies of 1 MB each: far more than the kernel buffers a stalled socket.

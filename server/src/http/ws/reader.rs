@@ -16,7 +16,7 @@ use futures_util::{
 };
 use kiln_core::{
     Principal, ServiceError,
-    access::{self, MessageScope, ThreadScope},
+    access::{self, ThreadScope},
     chat::Resume,
     hub::Topic,
 };
@@ -294,17 +294,8 @@ async fn handle(
     let command_id = command.command_id().map(str::to_owned);
     let command_id = command_id.as_deref();
     let message_in = |message_id: String| {
-        let scope = scope.clone();
-        async move {
-            let message = access::message(&services.db, principal, &message_id).await?;
-            if message.thread().id() != scope.id() {
-                return Err(ServiceError::not_found(
-                    "message",
-                    "no such message in this thread",
-                ));
-            }
-            Ok::<MessageScope, ServiceError>(message)
-        }
+        let scope = &scope;
+        async move { access::message_in(&services.db, scope, &message_id).await }
     };
     let mut out = Vec::new();
     match command {
