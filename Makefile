@@ -55,8 +55,12 @@ build: tools plugins
 SITE_SOURCES := $(shell find app frontend server/src server/core server/plugin-host plugins migrations wit \
 	-type f \( -name '*.rs' -o -name '*.surql' -o -name '*.wit' -o -name '*.css' -o -name 'Cargo.toml' \) \
 	-not -path '*/target/*' -not -path '*/dist/*' 2>/dev/null) $(wildcard app/public/*) Cargo.toml Cargo.lock
+# `--split`: every page is a lazy route, a wasm chunk of its own (see kiln_app::App).
+# The site's wasm, js and css are then stored compressed too, which the server sends
+# to browsers that accept them.
 $(SITE_STAMP): $(SITE_SOURCES) $(wildcard $(KILN_BIN))
-	cargo leptos build --release
+	cargo leptos build --release --split
+	node frontend/precompress.mjs $(LEPTOS_SITE_ROOT)/$(LEPTOS_SITE_PKG_DIR)
 	touch $@
 
 ## test: every Rust test, the plugin tests on real .wasm, Playwright in Chromium

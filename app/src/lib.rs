@@ -17,8 +17,9 @@ mod upload;
 use leptos::{form::ActionForm, prelude::*};
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    ParamSegment, SsrMode, StaticSegment,
+    Lazy, LazyRoute, ParamSegment, SsrMode, StaticSegment,
     components::{A, Route, Router, Routes},
+    lazy_route,
 };
 
 use crate::{
@@ -52,12 +53,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser: this marks the moment the page became interactive.
-    Effect::new(|| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/kiln.css"/>
         <Title text="Kiln"/>
@@ -79,21 +74,56 @@ fn Layout() -> impl IntoView {
         </header>
         <main>
             <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
-                <Route path=StaticSegment("") view=ProjectsPage ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("projects"), ParamSegment("id")) view=ProjectPage ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("projects"), ParamSegment("id"), StaticSegment("files")) view=FilesPage ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("projects"), ParamSegment("id"), StaticSegment("search")) view=SearchPage ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("projects"), ParamSegment("id"), StaticSegment("chat")) view=ChatPage ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("threads"), ParamSegment("id")) view=ThreadPage ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("files"), ParamSegment("id")) view=FilePage ssr=SsrMode::Async/>
-                <Route path=StaticSegment("snippets") view=SnippetsPage ssr=SsrMode::Async/>
-                <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async/>
-                <Route path=(StaticSegment("admin"), StaticSegment("plugins")) view=AdminPluginsPage ssr=SsrMode::Async/>
-                <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async/>
-                <Route path=StaticSegment("register") view=RegisterPage ssr=SsrMode::Async/>
+                <Route path=StaticSegment("") view={Lazy::<ProjectsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("projects"), ParamSegment("id")) view={Lazy::<ProjectRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("projects"), ParamSegment("id"), StaticSegment("files")) view={Lazy::<FilesRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("projects"), ParamSegment("id"), StaticSegment("search")) view={Lazy::<SearchRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("projects"), ParamSegment("id"), StaticSegment("chat")) view={Lazy::<ChatRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("threads"), ParamSegment("id")) view={Lazy::<ThreadRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("files"), ParamSegment("id")) view={Lazy::<FileRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=StaticSegment("snippets") view={Lazy::<SnippetsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=StaticSegment("account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=(StaticSegment("admin"), StaticSegment("plugins")) view={Lazy::<AdminPluginsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=StaticSegment("register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </main>
     }
+}
+
+/// Every page is a lazy route: its code is a wasm chunk of its own (`cargo leptos
+/// build --split`), fetched when the page is first opened (and preloaded by the server
+/// for the page it renders), so the first load carries only the app's frame.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    ProjectsRoute => ProjectsPage,
+    ProjectRoute => ProjectPage,
+    FilesRoute => FilesPage,
+    SearchRoute => SearchPage,
+    ChatRoute => ChatPage,
+    ThreadRoute => ThreadPage,
+    FileRoute => FilePage,
+    SnippetsRoute => SnippetsPage,
+    AccountRoute => AccountPage,
+    AdminPluginsRoute => AdminPluginsPage,
+    LoginRoute => LoginPage,
+    RegisterRoute => RegisterPage,
 }
 
 #[component]

@@ -299,20 +299,63 @@ async fn long_thread(
     );
 }
 
+/// The browser's download: the app's frame (`kiln.wasm` and its scripts), then each
+/// page's own chunks (`__wasm_split_manifest.json`: page → chunks), gzipped one file
+/// at a time as they travel.
 fn bundle() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/site/pkg");
-    let Ok(wasm) = std::fs::read(dir.join("kiln.wasm")) else {
+    let gzipped = |name: &str| -> Option<(usize, usize)> {
+        let bytes = std::fs::read(dir.join(name)).ok()?;
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gzip, &bytes).ok()?;
+        Some((bytes.len(), gzip.finish().ok()?.len()))
+    };
+    let Some((wasm, wasm_gz)) = gzipped("kiln.wasm") else {
         println!("\nhydration bundle: not built (run `make build`)");
         return;
     };
-    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    std::io::Write::write_all(&mut gzip, &wasm).ok();
-    let gzipped = gzip.finish().map(|bytes| bytes.len()).unwrap_or(0);
+    let scripts: usize = [
+        "kiln.js",
+        "__wasm_split.______________________.js",
+        "kiln.css",
+    ]
+    .iter()
+    .filter_map(|name| gzipped(name))
+    .map(|(_, gz)| gz)
+    .sum();
+    let frame = wasm_gz + scripts;
     println!(
-        "\nhydration bundle: kiln.wasm {} KB, {} KB gzipped",
-        wasm.len() / 1000,
-        gzipped / 1000
+        "\nhydration bundle: kiln.wasm {} KB, {} KB gzipped; the frame with its js and css {} KB gzipped",
+        wasm / 1000,
+        wasm_gz / 1000,
+        frame / 1000
     );
+    let manifest: std::collections::BTreeMap<String, Vec<String>> =
+        std::fs::read_to_string(dir.join("__wasm_split_manifest.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+    for (split, chunks) in manifest
+        .iter()
+        .filter(|(name, _)| name.contains("_route_view"))
+    {
+        let page = split
+            .trim_start_matches("__")
+            .split("_route_view")
+            .next()
+            .unwrap_or(split);
+        let (raw, gz) = chunks
+            .iter()
+            .filter_map(|chunk| gzipped(&format!("{chunk}.wasm")))
+            .fold((0, 0), |(raw, gz), (r, g)| (raw + r, gz + g));
+        println!(
+            "  page {page:<14} {:>4} chunks, {:>4} KB ({:>3} KB gzipped); first load with the frame {:>3} KB gzipped",
+            chunks.len(),
+            raw / 1000,
+            gz / 1000,
+            (frame + gz) / 1000
+        );
+    }
 }
 
 fn rss_kib() -> u64 {
