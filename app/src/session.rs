@@ -48,17 +48,24 @@ pub fn use_session() -> SessionResource {
 }
 
 /// The hidden CSRF field a form needs when it is posted without JavaScript.
+///
+/// A reactive attribute, not a `Suspense`: a suspense boundary takes a hydration id
+/// when it is created, and this field is created when the session arrives — at a
+/// moment that varies with the database on the server, so a page's own boundaries
+/// and resources got different ids from one load to the next and hydration failed
+/// (the project page, 6 loads in 16). An attribute that differs is simply set.
 #[component]
 pub fn CsrfField() -> impl IntoView {
     let session = use_session();
-    view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                let token = session.await.ok().flatten().map(|s| s.csrf_token).unwrap_or_default();
-                view! { <input type="hidden" name=CSRF_FORM_FIELD value=token/> }
-            })}
-        </Suspense>
-    }
+    let token = move || {
+        session
+            .get()
+            .and_then(Result::ok)
+            .flatten()
+            .map(|s| s.csrf_token)
+            .unwrap_or_default()
+    };
+    view! { <input type="hidden" name=CSRF_FORM_FIELD value=token/> }
 }
 
 /// An error as the user should read it, with a way forward when they are logged out.

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { PASSWORD, register, uniqueEmail } from "./session";
 
 test("register, log out, log in again and see only your own projects", async ({ browser }) => {

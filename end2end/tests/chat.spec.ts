@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 import { register } from "./session";
 
 const UPLOAD_RS = `/// Sends a file, trying again when the network fails.
@@ -97,6 +97,15 @@ test("edit a message and see its history", async ({ page }) => {
   await expect(question.locator(".markdown, .plain").first()).toHaveText("Second wording");
   await question.getByText("edited").click();
   await expect(question.locator(".history .previous")).toHaveText("First wording");
+  // Reloaded, the thread with an edited message hydrates (it used to throw) and works.
+  await page.reload();
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  const reloaded = page.locator(".message-user").last();
+  await reloaded.getByText("edited").click();
+  await expect(reloaded.locator(".history .previous")).toHaveText("First wording");
+  await expect(page.locator(".connection")).toHaveAttribute("data-connected", "true");
+  await ask(page, "Still answering after a reload?");
+  await expect(page.locator(".message-assistant").last()).toHaveAttribute("data-status", "complete");
 });
 
 test("a second tab sees the reply live, and a dropped connection resumes", async ({ page, context }) => {

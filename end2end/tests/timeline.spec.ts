@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { register } from "./session";
 
 test("create, edit and pause a project: all three on its timeline; delete removes it", async ({ page }) => {

@@ -501,31 +501,37 @@ fn CodeBlocks(snippets: Vec<Snippet>) -> impl IntoView {
 
 #[component]
 fn History(message_id: String) -> impl IntoView {
-    let open = RwSignal::new(false);
-    let edits = LocalResource::new(move || {
-        let id = message_id.clone();
-        async move {
-            if open.get() {
-                message_history(id).await.ok()
-            } else {
-                None
-            }
+    // Read once, when first opened. A plain signal, not a resource under `Suspense`: the
+    // server renders this closed and empty, exactly what hydration finds (a local
+    // resource never resolves on the server, and its boundary broke hydration of
+    // every thread with an edited message).
+    let edits = RwSignal::new(None::<Result<Vec<kiln_types::MessageEdit>, ApiError>>);
+    let requested = StoredValue::new(false);
+    let open = move |_| {
+        if requested.get_value() {
+            return;
         }
-    });
+        requested.set_value(true);
+        let id = message_id.clone();
+        leptos::task::spawn_local(async move {
+            edits.set(Some(message_history(id).await));
+        });
+    };
     view! {
-        <details class="history" on:toggle=move |_| open.set(true)>
+        <details class="history" on:toggle=open>
             <summary>"edited"</summary>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    edits.await.map(|edits| view! {
-                        <ol>
-                            {edits.into_iter().map(|edit| view! {
-                                <li><When at=edit.edited_at/>" — "<span class="previous">{edit.previous_content}</span></li>
-                            }).collect_view()}
-                        </ol>
-                    })
-                })}
-            </Suspense>
+            {move || match edits.get() {
+                None => view! { <p>"Loading…"</p> }.into_any(),
+                Some(Err(error)) => view! { <ErrorNotice error/> }.into_any(),
+                Some(Ok(edits)) => view! {
+                    <ol>
+                        {edits.into_iter().map(|edit| view! {
+                            <li><When at=edit.edited_at/>" — "<span class="previous">{edit.previous_content}</span></li>
+                        }).collect_view()}
+                    </ol>
+                }
+                .into_any(),
+            }}
         </details>
     }
     .into_any()
