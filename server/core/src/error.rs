@@ -207,6 +207,12 @@ impl ServiceError {
                 ApiError::new(ErrorKind::Conflict, "this already exists")
                     .with_code(Conflict::AlreadyExists(String::new()).code())
             }
+            // Every id comes from a path or a body: one that cannot exist is not found,
+            // on every route alike.
+            Self::Database(DbError::InvalidId) => ApiError::new(
+                ErrorKind::NotFound,
+                "no such record: that is not a valid id",
+            ),
             Self::Database(DbError::Unavailable(_)) => ApiError::new(
                 ErrorKind::ServiceUnavailable,
                 "the database is not available; try again shortly",

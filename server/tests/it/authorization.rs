@@ -298,3 +298,40 @@ async fn only_the_owner_reaches_a_thread_and_its_messages() {
         "thread- and message-scoped routes missing: {checked}"
     );
 }
+
+#[tokio::test]
+async fn an_id_that_cannot_exist_is_not_found_on_every_route_never_a_server_error() {
+    let app = TestApp::new().await;
+    let user = app.register("ids@example.org").await;
+    let mut checked = 0;
+    for (method, template) in all_routes() {
+        if !template.contains('{') {
+            continue;
+        }
+        // The empty id (`/api/threads//messages`) used to reach the database as
+        // `type::record('thread', '')` and come back a 500.
+        for id in ["", "%20", "thread:x", "%E2%9F%A8%E2%9F%A9", "a'b", ".."] {
+            let path = template
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('{') {
+                        id
+                    } else {
+                        segment
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let reply = app.send(bearer(request(&method, &path), &user)).await;
+            // Pages show their own "unavailable" notice; the API answers 4xx.
+            let fine = if path.starts_with("/api/") {
+                reply.status.is_client_error()
+            } else {
+                !reply.status.is_server_error()
+            };
+            assert!(fine, "{method} {path}: {} {}", reply.status, reply.text);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "routes with ids missing: {checked}");
+}

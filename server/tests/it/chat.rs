@@ -1023,6 +1023,15 @@ async fn a_socket_names_only_messages_of_its_own_thread() {
             "regenerate",
             json!({"type": "regenerate", "message_id": message}),
         ),
+        // An id that cannot exist is not found either (it used to be a 500).
+        (
+            "empty",
+            json!({"type": "stop_generation", "message_id": ""}),
+        ),
+        (
+            "resume",
+            json!({"type": "resume", "message_id": "", "after_seq": 0}),
+        ),
     ] {
         let mut frame = frame;
         frame["command_id"] = json!(id);
@@ -1035,6 +1044,16 @@ async fn a_socket_names_only_messages_of_its_own_thread() {
             "{id}: {refused}"
         );
     }
+    command(
+        &mut socket,
+        json!({"type": "send_message", "command_id": "p", "content": "x", "parent_id": ""}),
+    )
+    .await;
+    let refused = frames_until(&mut socket, |f| f["command_id"] == "p").await;
+    assert_eq!(
+        refused.last().unwrap()["error"]["fields"][0]["field"],
+        "parent_id"
+    );
     let page = call(
         &app,
         &alice,

@@ -275,6 +275,12 @@ impl ChatService {
                     "give either parent_id or at_start, not both",
                 ));
             }
+            (Some(""), false) => {
+                return Err(ServiceError::invalid_field(
+                    "parent_id",
+                    "must not be empty",
+                ));
+            }
             (Some(id), false) => store::Parent::Message(id),
             (None, true) => store::Parent::Start,
             (None, false) => store::Parent::Newest,

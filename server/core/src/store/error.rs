@@ -36,6 +36,9 @@ pub mod codes {
 
 /// SurrealDB prefixes a `THROW`n value with this.
 const THROWN_PREFIX: &str = "An error occurred: ";
+/// `type::record('thread', '')` fails with "Found  for the Record ID but this is not
+/// a valid id" (surrealdb-core's `Error::IdInvalid`).
+const INVALID_ID_SUFFIX: &str = "for the Record ID but this is not a valid id";
 /// A UNIQUE index violation's message starts with this, then the index name.
 const UNIQUE_PREFIX: &str = "Database index `";
 
@@ -54,6 +57,10 @@ pub enum DbError {
     /// Two transactions touched the same keys; running it again can succeed.
     #[error("transaction conflict")]
     Conflict,
+    /// A record id that cannot be one (the empty string, from a path like
+    /// `/api/threads//messages` or a body's `parent_id: ""`): nothing can have it.
+    #[error("not a valid record id")]
+    InvalidId,
     /// The database cannot be reached (remote server down, engine shutting down).
     #[error("database unavailable: {0}")]
     Unavailable(surrealdb::Error),
@@ -95,6 +102,9 @@ pub fn classify(error: surrealdb::Error) -> DbError {
     }
     if error.is_already_exists() {
         return DbError::RecordExists;
+    }
+    if message.ends_with(INVALID_ID_SUFFIX) {
+        return DbError::InvalidId;
     }
     if let Some(index) = unique_index(message) {
         return DbError::Unique {
