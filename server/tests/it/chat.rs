@@ -804,6 +804,50 @@ async fn stop_drops_the_upstream_request_and_keeps_the_partial_reply() {
 }
 
 #[tokio::test]
+async fn deleting_the_project_stops_its_replies_at_the_provider() {
+    let llm = FakeLlm::start().await;
+    let pieces: Vec<String> = (0..2000).map(|n| format!("p{n} ")).collect();
+    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    llm.then(Script::slow(&pieces, Duration::from_millis(20)));
+    let app = app_with(&llm, WsSettings::default()).await;
+    let addr = app.serve().await;
+    let alice = app.register("alice@example.com").await;
+    let project = project(&app, &alice).await;
+    let thread = thread(&app, &alice, &project).await;
+    let mut socket = open(addr, &thread, &alice).await;
+    command(
+        &mut socket,
+        json!({"type": "send_message", "command_id": "c", "content": "long answer please"}),
+    )
+    .await;
+    frames_until(&mut socket, |f| {
+        f["type"] == "stream_chunk" && f["seq"] == 2
+    })
+    .await;
+    let deleted = call(
+        &app,
+        &alice,
+        "DELETE",
+        &format!("/api/projects/{project}"),
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    // Nobody can stop it any more, so Kiln does: the provider sees the request go away
+    // long before its 2,000 pieces (40 s) are through.
+    let dropped = tokio::time::timeout(Duration::from_secs(30), async {
+        while llm.dropped_streams() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(
+        dropped.is_ok(),
+        "the reply kept generating for a deleted project"
+    );
+}
+
+#[tokio::test]
 async fn edits_keep_their_history_and_only_the_author_may_change_a_message() {
     let llm = FakeLlm::start().await;
     let app = app_with(&llm, WsSettings::default()).await;

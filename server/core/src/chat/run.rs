@@ -237,11 +237,15 @@ impl Writer<'_> {
         if self.last_save.elapsed() >= SAVE_EVERY {
             self.last_save = Instant::now();
             // The database's error may quote the text: only the failure is logged.
-            if store::save_partial(&self.service.db, &self.message_id, &self.content)
-                .await
-                .is_err()
-            {
-                tracing::warn!("could not save a reply's text so far");
+            match store::save_partial(&self.service.db, &self.message_id, &self.content).await {
+                Ok(true) => {}
+                // Deleted with its thread or project (perhaps on another instance), or
+                // ended elsewhere: the provider is not kept generating for nobody.
+                Ok(false) => {
+                    tracing::info!("a reply's message is gone; its generation stops");
+                    self.run.cancel.cancel();
+                }
+                Err(_) => tracing::warn!("could not save a reply's text so far"),
             }
         }
         !full

@@ -588,17 +588,20 @@ pub(crate) async fn edits(db: &Db, message_id: &str) -> Result<Vec<EditRow>, DbE
     Ok(response.take(0)?)
 }
 
-/// Saves the text a reply has so far, while it is still streaming.
-pub(crate) async fn save_partial(db: &Db, id: &str, content: &str) -> Result<(), DbError> {
-    db.query(
-        "UPDATE type::record('message', $id) SET content = $content
-         WHERE status = 'streaming' RETURN NONE",
-    )
-    .bind(("id", id.to_owned()))
-    .bind(("content", content.to_owned()))
-    .await?
-    .check()?;
-    Ok(())
+/// Saves the text a reply has so far, while it is still streaming; `false` when it is
+/// not streaming any more or is gone (its thread or project was deleted).
+pub(crate) async fn save_partial(db: &Db, id: &str, content: &str) -> Result<bool, DbError> {
+    let mut response = db
+        .query(
+            "UPDATE type::record('message', $id) SET content = $content
+             WHERE status = 'streaming' RETURN VALUE id",
+        )
+        .bind(("id", id.to_owned()))
+        .bind(("content", content.to_owned()))
+        .await?
+        .check()?;
+    let saved: Vec<surrealdb::types::RecordId> = response.take(0)?;
+    Ok(!saved.is_empty())
 }
 
 /// A reply's final state.
