@@ -61,10 +61,14 @@ test("ask about uploaded code, watch the reply stream, follow a citation", async
   await expect(reply).toHaveAttribute("data-status", "complete");
   await expect(reply.locator(".markdown code").first()).toHaveText("upload_with_retry");
   await expect(reply.locator(".markdown pre")).toContainText("fn upload_with_retry");
+  // Highlighted like the file viewer.
+  await expect(reply.locator(".markdown pre .tok-kw").first()).toHaveText("fn");
   await expect(page.locator('[aria-live="polite"]').last()).toHaveText("The assistant has replied.");
   await reply.getByText(/Code used/).click();
   await reply.getByRole("link", { name: /src\/upload\.rs:1/ }).click();
-  await expect(page).toHaveURL(/\/files\/.+#L1$/);
+  await expect(page).toHaveURL(/\/files\/.+#L1-L\d+$/);
+  // The cited lines are marked once the file has loaded.
+  await expect(page.locator("#L1")).toHaveAttribute("data-cited", "true");
   await expect(page.locator("#L2")).toContainText("upload_with_retry");
 });
 

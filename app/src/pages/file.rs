@@ -215,6 +215,7 @@ fn Outline(symbols: Vec<CodeSymbol>) -> impl IntoView {
 /// An older version, as a chat quoted it: read-only, lines anchored `#V<n>`.
 #[component]
 fn QuotedVersion(version: FileVersion) -> impl IntoView {
+    mark_cited_lines('V');
     let lines = version
         .content
         .clone()
@@ -246,6 +247,7 @@ fn CodeView(language: String, content: Option<String>) -> impl IntoView {
     let Some(content) = content else {
         return view! { <p class="muted">"Binary file: not shown."</p> }.into_any();
     };
+    mark_cited_lines('L');
     let lines = highlight(&language, &content)
         .into_iter()
         .enumerate()
@@ -436,5 +438,69 @@ fn DiffView(diff: FileDiff) -> impl IntoView {
             <h3>{format!("Version {} → {}: +{} −{}", diff.from, diff.to, diff.added, diff.removed)}</h3>
             {hunks}
         </div>
+    }
+}
+
+/// A link to `#L12` or `#L12-L20` (a chat citation; `V` for a quoted version's lines):
+/// once the lines exist, they are marked (`data-cited`) and the first is scrolled to.
+/// The browser's own jump to the anchor happened before the file was loaded.
+fn mark_cited_lines(prefix: char) {
+    // In the browser only, after the lines are on the page (the next frame).
+    #[cfg(feature = "hydrate")]
+    Effect::new(move || {
+        request_animation_frame(move || {
+            let hash = window().location().hash().unwrap_or_default();
+            let Some((start, end)) = cited_lines(&hash, prefix) else {
+                return;
+            };
+            let document = document();
+            for number in start..=end.min(start.saturating_add(10_000)) {
+                if let Some(line) = document.get_element_by_id(&format!("{prefix}{number}")) {
+                    let _ = line.set_attribute("data-cited", "true");
+                }
+            }
+            if let Some(first) = document.get_element_by_id(&format!("{prefix}{start}")) {
+                first.scroll_into_view_with_bool(true);
+            }
+        });
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = prefix;
+}
+
+/// `(first, last)` line of `#L12` / `#L12-L20` (`prefix` `L` or `V`), `None` for any
+/// other fragment.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn cited_lines(hash: &str, prefix: char) -> Option<(usize, usize)> {
+    let number = |part: &str| part.strip_prefix(prefix)?.parse::<usize>().ok();
+    let fragment = hash.trim_start_matches('#');
+    let (start, end) = match fragment.split_once('-') {
+        Some((start, end)) => (number(start)?, number(end)?),
+        None => (number(fragment)?, number(fragment)?),
+    };
+    (start >= 1 && start <= end).then_some((start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cited_lines;
+
+    #[test]
+    fn cited_lines_are_read_from_the_fragment() {
+        assert_eq!(cited_lines("#L12", 'L'), Some((12, 12)));
+        assert_eq!(cited_lines("#L12-L20", 'L'), Some((12, 20)));
+        assert_eq!(cited_lines("V3-V4", 'V'), Some((3, 4)));
+        for other in [
+            "",
+            "#L",
+            "#L0",
+            "#L20-L12",
+            "#V12",
+            "#L1-V2",
+            "#Lx",
+            "#quoted-version",
+        ] {
+            assert_eq!(cited_lines(other, 'L'), None, "{other}");
+        }
     }
 }

@@ -454,7 +454,7 @@ fn Citations(citations: Vec<Citation>) -> impl IntoView {
                     {citations.into_iter().map(|c| {
                         // A file that moved on opens the version quoted, at its lines.
                         let anchor = if c.changed { "V" } else { "L" };
-                        let href = format!("/files/{}?version={}#{anchor}{}", c.file_id, c.version, c.start_line);
+                        let href = format!("/files/{}?version={}#{anchor}{}-{anchor}{}", c.file_id, c.version, c.start_line, c.end_line);
                         view! {
                             <li>
                                 <a href=href>{format!("{}:{}–{}", c.path, c.start_line, c.end_line)}</a>
