@@ -522,12 +522,22 @@ async fn two_sockets_each_get_every_event_once_even_after_one_leaves() {
     }
 }
 
-#[tokio::test]
-async fn a_reply_is_whole_after_its_client_left_and_resume_sends_only_what_was_missed() {
+/// A reply of `pieces` streamed 20 ms apart into a new thread of Alice's, watched by
+/// one socket until its chunk `seq` has arrived.
+struct SlowReply {
+    llm: FakeLlm,
+    app: TestApp,
+    addr: SocketAddr,
+    alice: Account,
+    project: String,
+    thread: String,
+    socket: Socket,
+    reply_id: String,
+}
+
+async fn slow_reply(pieces: &[&str], seq: u64) -> SlowReply {
     let llm = FakeLlm::start().await;
-    let pieces: Vec<String> = (0..30).map(|n| format!("t{n} ")).collect();
-    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
-    llm.then(Script::slow(&pieces, Duration::from_millis(20)));
+    llm.then(Script::slow(pieces, Duration::from_millis(20)));
     let app = app_with(&llm, WsSettings::default()).await;
     let addr = app.serve().await;
     let alice = app.register("alice@example.com").await;
@@ -536,17 +546,52 @@ async fn a_reply_is_whole_after_its_client_left_and_resume_sends_only_what_was_m
     let mut socket = open(addr, &thread, &alice).await;
     command(
         &mut socket,
-        json!({"type": "send_message", "command_id": "c", "content": "Go"}),
+        json!({"type": "send_message", "command_id": "c", "content": "long answer please"}),
     )
     .await;
     let frames = frames_until(&mut socket, |f| {
-        f["type"] == "stream_chunk" && f["seq"] == 3
+        f["type"] == "stream_chunk" && f["seq"] == seq
     })
     .await;
     let reply_id = frames.iter().find(|f| f["type"] == "ack").unwrap()["reply"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
+    SlowReply {
+        llm,
+        app,
+        addr,
+        alice,
+        project,
+        thread,
+        socket,
+        reply_id,
+    }
+}
+
+/// Whether the provider saw a streaming request go away within 30 s.
+async fn upstream_dropped(llm: &FakeLlm) -> bool {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while llm.dropped_streams() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .is_ok()
+}
+
+#[tokio::test]
+async fn a_reply_is_whole_after_its_client_left_and_resume_sends_only_what_was_missed() {
+    let pieces: Vec<String> = (0..30).map(|n| format!("t{n} ")).collect();
+    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    let SlowReply {
+        addr,
+        alice,
+        thread,
+        socket,
+        reply_id,
+        ..
+    } = slow_reply(&pieces, 3).await;
     drop(socket);
 
     let mut again = open(addr, &thread, &alice).await;
@@ -734,29 +779,17 @@ async fn without_a_model_configured_chat_says_so_and_keeps_the_question() {
 
 #[tokio::test]
 async fn stop_drops_the_upstream_request_and_keeps_the_partial_reply() {
-    let llm = FakeLlm::start().await;
     let pieces: Vec<String> = (0..500).map(|n| format!("p{n} ")).collect();
     let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
-    llm.then(Script::slow(&pieces, Duration::from_millis(20)));
-    let app = app_with(&llm, WsSettings::default()).await;
-    let addr = app.serve().await;
-    let alice = app.register("alice@example.com").await;
-    let project = project(&app, &alice).await;
-    let thread = thread(&app, &alice, &project).await;
-    let mut socket = open(addr, &thread, &alice).await;
-    command(
-        &mut socket,
-        json!({"type": "send_message", "command_id": "c", "content": "long answer please"}),
-    )
-    .await;
-    let frames = frames_until(&mut socket, |f| {
-        f["type"] == "stream_chunk" && f["seq"] == 2
-    })
-    .await;
-    let reply_id = frames.iter().find(|f| f["type"] == "ack").unwrap()["reply"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let SlowReply {
+        llm,
+        app,
+        alice,
+        thread,
+        mut socket,
+        reply_id,
+        ..
+    } = slow_reply(&pieces, 2).await;
 
     // A second question while this one streams is refused.
     let busy = call(
@@ -788,10 +821,7 @@ async fn stop_drops_the_upstream_request_and_keeps_the_partial_reply() {
         partial.starts_with("p0 p1 p2 ") && partial.len() < pieces.concat().len(),
         "{partial}"
     );
-    // The provider sees the request go away.
-    while llm.dropped_streams() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    assert!(upstream_dropped(&llm).await, "the provider kept generating");
     let saved = call(
         &app,
         &alice,
@@ -805,25 +835,15 @@ async fn stop_drops_the_upstream_request_and_keeps_the_partial_reply() {
 
 #[tokio::test]
 async fn deleting_the_project_stops_its_replies_at_the_provider() {
-    let llm = FakeLlm::start().await;
     let pieces: Vec<String> = (0..2000).map(|n| format!("p{n} ")).collect();
     let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
-    llm.then(Script::slow(&pieces, Duration::from_millis(20)));
-    let app = app_with(&llm, WsSettings::default()).await;
-    let addr = app.serve().await;
-    let alice = app.register("alice@example.com").await;
-    let project = project(&app, &alice).await;
-    let thread = thread(&app, &alice, &project).await;
-    let mut socket = open(addr, &thread, &alice).await;
-    command(
-        &mut socket,
-        json!({"type": "send_message", "command_id": "c", "content": "long answer please"}),
-    )
-    .await;
-    frames_until(&mut socket, |f| {
-        f["type"] == "stream_chunk" && f["seq"] == 2
-    })
-    .await;
+    let SlowReply {
+        llm,
+        app,
+        alice,
+        project,
+        ..
+    } = slow_reply(&pieces, 2).await;
     let deleted = call(
         &app,
         &alice,
@@ -835,14 +855,8 @@ async fn deleting_the_project_stops_its_replies_at_the_provider() {
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
     // Nobody can stop it any more, so Kiln does: the provider sees the request go away
     // long before its 2,000 pieces (40 s) are through.
-    let dropped = tokio::time::timeout(Duration::from_secs(30), async {
-        while llm.dropped_streams() == 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
     assert!(
-        dropped.is_ok(),
+        upstream_dropped(&llm).await,
         "the reply kept generating for a deleted project"
     );
 }
