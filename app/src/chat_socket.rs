@@ -17,7 +17,12 @@ pub enum Connection {
     Open,
     /// Dropped; trying again in this many seconds.
     Retrying(u64),
+    /// The thread was deleted (the server closed with 4404): no reconnecting.
+    Deleted,
 }
+
+/// The close code the server ends a deleted thread's sockets with.
+const THREAD_DELETED: u16 = 4404;
 
 type FrameHandler = Rc<dyn Fn(ServerFrame)>;
 type StateHandler = Rc<dyn Fn(Connection)>;
@@ -94,8 +99,16 @@ impl ChatSocket {
         };
         let closed = {
             let this = self.clone();
-            Closure::<dyn Fn(CloseEvent)>::new(move |_event: CloseEvent| {
-                if !this.inner.borrow().closing {
+            Closure::<dyn Fn(CloseEvent)>::new(move |event: CloseEvent| {
+                if event.code() == THREAD_DELETED {
+                    let on_state = {
+                        let mut inner = this.inner.borrow_mut();
+                        inner.closing = true;
+                        inner.socket = None;
+                        inner.on_state.clone()
+                    };
+                    on_state(Connection::Deleted);
+                } else if !this.inner.borrow().closing {
                     this.retry_later();
                 }
             })

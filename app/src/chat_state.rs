@@ -231,8 +231,9 @@ impl Conversation {
     }
 
     /// A new message shown at the end of its branch; a user's own question replaces
-    /// its placeholder.
-    fn arrived(&mut self, message: Message) {
+    /// its placeholder. Its rendering is to be fetched when it is new here and
+    /// finished (a question: its Markdown shows at once, not after a reload).
+    fn arrived(&mut self, message: Message) -> Option<Outcome> {
         let placeholder = self
             .pending
             .iter()
@@ -249,10 +250,14 @@ impl Conversation {
             self.pending.insert(command, message.id.clone());
         }
         let id = message.id.clone();
+        let render = (!self.entries.contains_key(&id)
+            && message.status != MessageStatus::Streaming)
+            .then(|| Outcome::Render(id.clone()));
         if !self.entries.contains_key(&id) {
             self.upsert(message, None);
         }
         self.choose(&id);
+        render
     }
 
     /// Older messages loaded on demand: added where the page has not seen them.
@@ -275,10 +280,11 @@ impl Conversation {
             ServerFrame::MessageCreated { message } => {
                 let replying = message.role == MessageRole::Assistant
                     && message.status == MessageStatus::Streaming;
-                self.arrived(message);
+                let render = self.arrived(message);
                 replying
                     .then(|| Outcome::Status("Assistant is replying…".into()))
                     .into_iter()
+                    .chain(render)
                     .collect()
             }
             ServerFrame::MessageUpdated { message } => {
@@ -339,6 +345,8 @@ impl Conversation {
                 Vec::new()
             }
             ServerFrame::ThreadUpdated { thread } => vec![Outcome::Thread(thread)],
+            // The socket's close (code 4404) tells the page; nothing to change here.
+            ServerFrame::ThreadDeleted { .. } => Vec::new(),
             ServerFrame::Typing { .. } => Vec::new(),
             ServerFrame::Ack {
                 command_id,
@@ -349,10 +357,11 @@ impl Conversation {
                 if let Some(id) = placeholder.filter(|id| id.starts_with(PENDING_PREFIX)) {
                     self.entries.remove(&id);
                 }
-                for message in message.into_iter().chain(reply) {
-                    self.arrived(*message);
-                }
-                Vec::new()
+                message
+                    .into_iter()
+                    .chain(reply)
+                    .filter_map(|message| self.arrived(*message))
+                    .collect()
             }
             ServerFrame::Error { command_id, error } => {
                 if let Some(id) = command_id.and_then(|c| self.pending.remove(&c))
@@ -448,9 +457,14 @@ mod tests {
         assert_eq!(ids(&c), ["pending-c1"]);
         let mut stored = message("m1", None, MessageRole::User, "1");
         stored.content = "hi".into();
-        c.apply(ServerFrame::MessageCreated {
+        let out = c.apply(ServerFrame::MessageCreated {
             message: stored.clone(),
         });
+        assert_eq!(
+            out,
+            [Outcome::Render("m1".into())],
+            "the question's Markdown is fetched at once"
+        );
         c.apply(ServerFrame::Ack {
             command_id: "c1".into(),
             message: Some(Box::new(stored)),

@@ -47,6 +47,8 @@ struct Chat {
     status: RwSignal<String>,
     announcement: RwSignal<String>,
     connected: RwSignal<bool>,
+    /// The thread was deleted (here or elsewhere) while the page was open.
+    deleted: RwSignal<bool>,
     user_id: StoredValue<String>,
     #[cfg(feature = "hydrate")]
     socket: StoredValue<Option<crate::chat_socket::ChatSocket>, LocalStorage>,
@@ -140,6 +142,7 @@ fn resume_streaming(chat: Chat) {
 fn ThreadScreen(start: ThreadView, user_id: String) -> impl IntoView {
     let ThreadView {
         thread,
+        project_name,
         messages,
         older_cursor,
     } = start;
@@ -150,6 +153,7 @@ fn ThreadScreen(start: ThreadView, user_id: String) -> impl IntoView {
         status: RwSignal::new(String::new()),
         announcement: RwSignal::new(String::new()),
         connected: RwSignal::new(false),
+        deleted: RwSignal::new(false),
         user_id: StoredValue::new(user_id),
         #[cfg(feature = "hydrate")]
         socket: StoredValue::new_local(None),
@@ -175,12 +179,14 @@ fn ThreadScreen(start: ThreadView, user_id: String) -> impl IntoView {
                 },
                 move |state| {
                     chat.connected.set(state == Connection::Open);
+                    chat.deleted.set(state == Connection::Deleted);
                     connection_text.set(match state {
                         Connection::Connecting => "Connecting…".into(),
                         Connection::Open => "Connected".into(),
                         Connection::Retrying(seconds) => {
                             format!("Connection lost. Reconnecting in {seconds} s…")
                         }
+                        Connection::Deleted => "This thread was deleted.".into(),
                     });
                     if state == Connection::Open && opened_before.get_value() {
                         // Frames may have been missed while away: take the server's
@@ -234,19 +240,20 @@ fn ThreadScreen(start: ThreadView, user_id: String) -> impl IntoView {
         });
     };
     let title = move || chat.thread.with(|t| t.title.clone());
-    let project_href = move || {
-        chat.thread
-            .with(|t| format!("/projects/{}/chat", t.project_id))
-    };
+    let project_id = chat.thread.with_untracked(|t| t.project_id.clone());
+    let (project_href, chat_href) = (
+        format!("/projects/{project_id}"),
+        format!("/projects/{project_id}/chat"),
+    );
     let archived = move || chat.thread.with(|t| t.archived_at.is_some());
     view! {
         <nav class="crumbs" aria-label="Breadcrumb">
-            <a href=project_href>"Chat"</a>" / "{title}
+            <a href=project_href>{project_name}</a>" / "<a href=chat_href>"Chat"</a>" / "{title}
         </nav>
         <h1>{title}</h1>
         <p class="connection" data-connected=move || chat.connected.get().to_string()>
             <span role="status">{move || connection_text.get()}</span>
-            <Show when=move || !chat.connected.get()>
+            <Show when=move || !chat.connected.get() && !chat.deleted.get()>
                 " "<button type="button" class="link" on:click=reconnect>"Reconnect"</button>
             </Show>
         </p>
@@ -339,6 +346,9 @@ fn MessageView(step: Step, chat: Chat) -> impl IntoView {
                 " "<When at=message.created_at.clone()/>
                 {switcher}
                 {streaming.then(|| view! { <span class="replying">"replying…"</span> })}
+                {(message.status == MessageStatus::Stopped).then(|| view! {
+                    <span class="stopped">"stopped"</span>
+                })}
             </header>
             {body}
             {failure}
@@ -357,6 +367,7 @@ fn message_actions(chat: Chat, message: &kiln_types::Message, mine: bool) -> Any
     let is_reply = message.role == MessageRole::Assistant;
     let streaming = message.status == MessageStatus::Streaming;
     let editing = RwSignal::new(false);
+    let edit_box = NodeRef::<leptos::html::Textarea>::new();
     let draft = RwSignal::new(message.content.clone());
     let parent = message.parent_id.clone();
     let stop = {
@@ -426,12 +437,20 @@ fn message_actions(chat: Chat, message: &kiln_types::Message, mine: bool) -> Any
                 <button type="button" on:click=regenerate disabled=read_only>"Regenerate"</button>
             })}
             {mine.then(|| view! {
-                <button type="button" on:click=move |_| editing.set(true) disabled=read_only>"Edit"</button>
+                <button type="button" on:click=move |_| {
+                    editing.set(true);
+                    // Into the box once it is there, so the keyboard follows.
+                    request_animation_frame(move || {
+                        if let Some(edit_box) = edit_box.get_untracked() {
+                            let _ = edit_box.focus();
+                        }
+                    });
+                } disabled=read_only>"Edit"</button>
                 <button type="button" on:click=delete disabled=read_only>"Delete"</button>
                 <Show when=move || editing.get()>
                     <div class="edit">
                         <label>"Edit your message"
-                            <textarea prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev)) rows="3"></textarea>
+                            <textarea node_ref=edit_box prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev)) rows="3"></textarea>
                         </label>
                         <button type="button" on:click=save.clone()>"Save"</button>
                         <button type="button" on:click=ask_again.clone()>"Save as a new question"</button>
@@ -542,10 +561,23 @@ fn Composer(chat: Chat, archived: Signal<bool>) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let input = NodeRef::<leptos::html::Textarea>::new();
     let replying = move || chat.conversation.with(Conversation::is_replying);
-    let blocked = move || archived.get() || replying() || !chat.connected.get();
+    // Why Send is unavailable, in words (shown under the box); `None`: it is not.
+    let blocked = move || {
+        if chat.deleted.get() {
+            Some("This thread was deleted.")
+        } else if archived.get() {
+            Some("This thread is archived: un-archive it to continue.")
+        } else if !chat.connected.get() {
+            Some("Not connected: you can send once the connection is back.")
+        } else if replying() {
+            Some("The assistant is replying: wait for it, or stop it, to ask again.")
+        } else {
+            None
+        }
+    };
     let submit = move || {
         let content = text.get_untracked();
-        if content.trim().is_empty() || blocked() {
+        if content.trim().is_empty() || blocked().is_some() {
             return;
         }
         let parent = chat.conversation.with_untracked(Conversation::tip);
@@ -573,17 +605,13 @@ fn Composer(chat: Chat, archived: Signal<bool>) -> impl IntoView {
                         submit();
                     }
                 }
-                disabled=archived
+                disabled=move || archived.get() || chat.deleted.get()
                 aria-describedby="composer-help"
             ></textarea>
             <p id="composer-help" class="help">
-                {move || if archived.get() {
-                    "This thread is archived: un-archive it to continue.".to_owned()
-                } else {
-                    "Enter sends, Shift+Enter starts a new line.".to_owned()
-                }}
+                {move || blocked().unwrap_or("Enter sends, Shift+Enter starts a new line.")}
             </p>
-            <button type="submit" disabled=blocked>"Send"</button>
+            <button type="submit" disabled=move || blocked().is_some()>"Send"</button>
         </form>
     }
     .into_any()

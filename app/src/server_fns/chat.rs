@@ -88,6 +88,7 @@ pub async fn load_thread(
     let page = chat.messages(&scope, &query).await.map_err(ssr::failed)?;
     Ok(ThreadView {
         thread,
+        project_name: scope.project().reference().name,
         messages: page.items.into_iter().map(ssr::rendered).collect(),
         older_cursor: page.next_cursor,
     })

@@ -219,6 +219,9 @@ pub struct ChatMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreadView {
     pub thread: Thread,
+    /// The name of the thread's project (for the breadcrumb).
+    #[serde(default)]
+    pub project_name: String,
     /// The newest messages of every branch, newest first.
     pub messages: Vec<ChatMessage>,
     /// Pass back to load older messages; `None` when these reach the start.
@@ -277,6 +280,30 @@ pub enum ClientCommand {
 }
 
 impl ClientCommand {
+    /// Every command's `type`.
+    pub const KINDS: [&'static str; 7] = [
+        "send_message",
+        "edit_message",
+        "delete_message",
+        "stop_generation",
+        "regenerate",
+        "typing",
+        "resume",
+    ];
+
+    /// The command's `type` (one of [`Self::KINDS`]).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::SendMessage { .. } => "send_message",
+            Self::EditMessage { .. } => "edit_message",
+            Self::DeleteMessage { .. } => "delete_message",
+            Self::StopGeneration { .. } => "stop_generation",
+            Self::Regenerate { .. } => "regenerate",
+            Self::Typing { .. } => "typing",
+            Self::Resume { .. } => "resume",
+        }
+    }
+
     pub fn command_id(&self) -> Option<&str> {
         match self {
             Self::SendMessage { command_id, .. }
@@ -316,6 +343,11 @@ pub enum ServerFrame {
     ThreadUpdated {
         thread: Thread,
     },
+    /// The thread was deleted: the server closes the socket after this frame (close
+    /// code 4404), and the thread's commands answer 404 from now on.
+    ThreadDeleted {
+        thread_id: String,
+    },
     Typing {
         thread_id: String,
         user_id: String,
@@ -346,6 +378,7 @@ impl ServerFrame {
             Self::MessageDeleted { .. } => "message_deleted",
             Self::StreamChunk { .. } => "stream_chunk",
             Self::ThreadUpdated { .. } => "thread_updated",
+            Self::ThreadDeleted { .. } => "thread_deleted",
             Self::Typing { .. } => "typing",
             Self::Ack { .. } => "ack",
             Self::Error { .. } => "error",
@@ -385,13 +418,46 @@ pub fn validate_message_content(content: &str, max_bytes: usize) -> Result<(), A
             max_bytes as u64,
         ));
     }
-    if content.contains('\0') {
+    if content.chars().any(is_refused_control) {
         return Err(ApiError::invalid_field(
             "content",
-            "must not contain NUL characters",
+            "must not contain control characters other than tab, line breaks and form feed",
         ));
     }
     Ok(())
+}
+
+/// Control characters (Unicode category Cc) a message may not hold: everything but
+/// tab, line feed, carriage return and form feed, which real source code contains.
+fn is_refused_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{c}')
+}
+
+/// The longest title [`title_from_question`] makes, in characters.
+pub const AUTO_TITLE_MAX_CHARS: usize = 60;
+
+/// A thread's title taken from its first question: the first line that has words
+/// (code fences skipped), whitespace collapsed, cut at a word boundary to at most [`AUTO_TITLE_MAX_CHARS`]
+/// characters (with "…" when cut). `None` when the question has no such line.
+pub fn title_from_question(question: &str) -> Option<String> {
+    let line = question
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .find(|line| {
+            !line.starts_with("```")
+                && !line.starts_with("~~~")
+                && line.chars().any(char::is_alphanumeric)
+        })?;
+    let line: String = line.chars().filter(|c| !c.is_control()).collect();
+    if line.chars().count() <= AUTO_TITLE_MAX_CHARS {
+        return Some(line);
+    }
+    let cut: String = line.chars().take(AUTO_TITLE_MAX_CHARS - 1).collect();
+    let cut = match cut.rfind(' ') {
+        Some(space) if space > cut.len() / 2 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    Some(format!("{}…", cut.trim_end_matches([' ', ',', ';', ':', '.'])))
 }
 
 #[cfg(test)]
@@ -436,5 +502,24 @@ mod tests {
             Some(10)
         );
         assert!(validate_message_content("é", 10).is_ok());
+        assert!(validate_message_content("a\tb\r\n\u{c}c", 10).is_ok());
+        for refused in ["a\0b", "\u{1b}[31mred", "a\u{7f}", "a\u{85}b"] {
+            let error = validate_message_content(refused, 100).unwrap_err();
+            assert_eq!(error.fields[0].field, "content", "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn a_first_question_names_its_thread() {
+        let title = |q: &str| title_from_question(q);
+        assert_eq!(title("  \n```rust\nfn main() {}\n```").as_deref(), Some("fn main() {}"));
+        assert_eq!(title("\n\nWhere is   the\tparser?\nmore").as_deref(), Some("Where is the parser?"));
+        assert_eq!(title("  \n --- \n"), None);
+        let long = "How does the indexer decide which files to parse again after a plugin was quarantined";
+        let cut = title(long).unwrap();
+        assert!(cut.ends_with('…') && cut.chars().count() <= AUTO_TITLE_MAX_CHARS, "{cut}");
+        assert!(long.starts_with(cut.trim_end_matches('…')), "cut at a word: {cut}");
+        let one_word = "x".repeat(100);
+        assert_eq!(title(&one_word).unwrap().chars().count(), AUTO_TITLE_MAX_CHARS);
     }
 }

@@ -24,7 +24,7 @@ pub use chat::{
     ChatMessage, Citation, ClientCommand, DEFAULT_THREAD_TITLE, MESSAGE_EDITS_MAX,
     MESSAGE_MAX_BYTES, Message, MessageEdit, MessagePatch, MessageRole, MessageStatus, NewMessage,
     NewThread, SentMessage, ServerFrame, THREAD_TITLE_MAX_CHARS, Thread, ThreadListQuery,
-    ThreadPatch, ThreadView, validate_message_content, validate_thread_title,
+    ThreadPatch, ThreadView, title_from_question, validate_message_content, validate_thread_title,
 };
 pub use code::{CodeChunk, CodeSymbol, ParsedFile, SymbolKind, TextSpan};
 pub use error::{ApiError, CurrentVersion, ErrorKind, FieldError};

@@ -522,6 +522,83 @@ async fn two_sockets_each_get_every_event_once_even_after_one_leaves() {
     }
 }
 
+#[tokio::test]
+async fn the_first_question_names_an_untitled_thread_and_its_watchers_hear_it() {
+    let llm = FakeLlm::start().await;
+    let app = app_with(&llm, WsSettings::default()).await;
+    let addr = app.serve().await;
+    let alice = app.register("alice@example.com").await;
+    let project = project(&app, &alice).await;
+    let created = call(
+        &app,
+        &alice,
+        "POST",
+        &format!("/api/projects/{project}/threads"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(created.body["title"], "New chat", "{}", created.text);
+    let thread = created.body["id"].as_str().unwrap().to_owned();
+    let mut socket = open(addr, &thread, &alice).await;
+    command(
+        &mut socket,
+        json!({"type": "send_message", "command_id": "c",
+               "content": "\n  Where   does the indexer\tretry?\nAnd why?"}),
+    )
+    .await;
+    let frames = frames_until(&mut socket, |f| f["type"] == "thread_updated").await;
+    assert_eq!(
+        frames.last().unwrap()["thread"]["title"],
+        "Where does the indexer retry?"
+    );
+    replies_settled(&app, &alice, &thread).await;
+    // Named once: later questions, and a title the user chose, stay.
+    let renamed = call(
+        &app,
+        &alice,
+        "PATCH",
+        &format!("/api/threads/{thread}"),
+        Some(json!({"title": "Retries"})),
+    )
+    .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
+    let sent = call(
+        &app,
+        &alice,
+        "POST",
+        &format!("/api/threads/{thread}/messages"),
+        Some(json!({"content": "Something else entirely"})),
+    )
+    .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.text);
+    let now = call(&app, &alice, "GET", &format!("/api/threads/{thread}"), None).await;
+    assert_eq!(now.body["title"], "Retries");
+}
+
+#[tokio::test]
+async fn deleting_a_thread_tells_its_sockets_and_closes_them() {
+    let llm = FakeLlm::start().await;
+    let app = app_with(&llm, WsSettings::default()).await;
+    let addr = app.serve().await;
+    let alice = app.register("alice@example.com").await;
+    let project = project(&app, &alice).await;
+    let thread = thread(&app, &alice, &project).await;
+    let mut sockets = [
+        open(addr, &thread, &alice).await,
+        open(addr, &thread, &alice).await,
+    ];
+    let deleted = call(&app, &alice, "DELETE", &format!("/api/threads/{thread}"), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    for socket in &mut sockets {
+        assert_eq!(
+            next_frame(socket).await,
+            json!({"type": "thread_deleted", "thread_id": thread})
+        );
+        let close = closed(socket).await;
+        assert_eq!(u16::from(close.code), 4404, "{close:?}");
+    }
+}
+
 /// A reply of `pieces` streamed 20 ms apart into a new thread of Alice's, watched by
 /// one socket until its chunk `seq` has arrived.
 struct SlowReply {
@@ -532,6 +609,7 @@ struct SlowReply {
     project: String,
     thread: String,
     socket: Socket,
+    question_id: String,
     reply_id: String,
 }
 
@@ -553,10 +631,9 @@ async fn slow_reply(pieces: &[&str], seq: u64) -> SlowReply {
         f["type"] == "stream_chunk" && f["seq"] == seq
     })
     .await;
-    let reply_id = frames.iter().find(|f| f["type"] == "ack").unwrap()["reply"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ack = frames.iter().find(|f| f["type"] == "ack").unwrap();
+    let id = |key: &str| ack[key]["id"].as_str().unwrap().to_owned();
+    let (question_id, reply_id) = (id("message"), id("reply"));
     SlowReply {
         llm,
         app,
@@ -565,6 +642,7 @@ async fn slow_reply(pieces: &[&str], seq: u64) -> SlowReply {
         project,
         thread,
         socket,
+        question_id,
         reply_id,
     }
 }
@@ -787,6 +865,7 @@ async fn stop_drops_the_upstream_request_and_keeps_the_partial_reply() {
         alice,
         thread,
         mut socket,
+        question_id,
         reply_id,
         ..
     } = slow_reply(&pieces, 2).await;
@@ -804,6 +883,22 @@ async fn stop_drops_the_upstream_request_and_keeps_the_partial_reply() {
         (busy.status, busy.body["code"].as_str()),
         (StatusCode::CONFLICT, Some("reply_in_progress"))
     );
+    // So is changing the question being answered.
+    for (method, body) in [("PATCH", Some(json!({"content": "other"}))), ("DELETE", None)] {
+        let changed = call(
+            &app,
+            &alice,
+            method,
+            &format!("/api/messages/{question_id}"),
+            body,
+        )
+        .await;
+        assert_eq!(
+            (changed.status, changed.body["code"].as_str()),
+            (StatusCode::CONFLICT, Some("reply_in_progress")),
+            "{method}"
+        );
+    }
 
     command(
         &mut socket,
@@ -878,6 +973,8 @@ async fn edits_keep_their_history_and_only_the_author_may_change_a_message() {
     .await;
     let message = sent.body["message"]["id"].as_str().unwrap().to_owned();
     let reply = sent.body["reply"]["id"].as_str().unwrap().to_owned();
+    // A question is changed once its reply has ended (not while it is answered).
+    replies_settled(&app, &alice, &thread).await;
     for content in ["second", "third"] {
         let edited = call(
             &app,
@@ -953,7 +1050,7 @@ async fn edits_keep_their_history_and_only_the_author_may_change_a_message() {
 async fn bad_frames_get_typed_errors_and_the_socket_stays_usable() {
     let llm = FakeLlm::start().await;
     let ws = WsSettings {
-        commands_per_minute: 5,
+        commands_per_minute: 6,
         max_frame_bytes: 4096,
         ..WsSettings::default()
     };
@@ -1001,6 +1098,23 @@ async fn bad_frames_get_typed_errors_and_the_socket_stays_usable() {
         ),
         (Some("big"), Some("payload_too_large"))
     );
+    // Each command's error names the request its log lines are under, as over REST.
+    assert!(too_long["error"]["request_id"].is_string(), "{too_long}");
+    assert_ne!(too_long["error"]["request_id"], unknown["error"]["request_id"]);
+    command(
+        &mut socket,
+        json!({"type": "send_message", "command_id": "esc", "content": "\u{1b}[31mred"}),
+    )
+    .await;
+    let control = next_frame(&mut socket).await;
+    assert_eq!(
+        (
+            control["error"]["type"].as_str(),
+            control["error"]["fields"][0]["field"].as_str()
+        ),
+        (Some("validation_error"), Some("content")),
+        "{control}"
+    );
     command(
         &mut socket,
         json!({"type": "edit_message", "command_id": "m", "message_id": "nope", "content": "x"}),
@@ -1010,7 +1124,7 @@ async fn bad_frames_get_typed_errors_and_the_socket_stays_usable() {
     command(&mut socket, json!({"type": "typing", "command_id": "ok"})).await;
     let frames = frames_until(&mut socket, |f| f["type"] == "ack").await;
     assert_eq!(frames.last().unwrap()["command_id"], "ok", "still usable");
-    // Five commands so far this minute: the sixth is refused, the socket stays.
+    // Six commands so far this minute: the seventh is refused, the socket stays.
     command(
         &mut socket,
         json!({"type": "typing", "command_id": "limited"}),
@@ -1033,17 +1147,24 @@ async fn bad_frames_get_typed_errors_and_the_socket_stays_usable() {
         .send(Message::Text("x".repeat(5000).into()))
         .await
         .unwrap();
-    let close = loop {
+    assert_eq!(closed(&mut socket).await.code, CloseCode::Size);
+}
+
+/// The close frame the server ends the socket with (frames before it are skipped).
+async fn closed(
+    socket: &mut Socket,
+) -> tokio_tungstenite::tungstenite::protocol::CloseFrame {
+    loop {
         match tokio::time::timeout(FRAME_WAIT, socket.next())
             .await
             .unwrap()
         {
-            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(Message::Close(Some(frame)))) => return frame,
+            Some(Ok(Message::Close(None))) => panic!("closed without a code"),
             Some(Ok(_)) => continue,
             other => panic!("expected a close frame, got {other:?}"),
         }
-    };
-    assert_eq!(close.unwrap().code, CloseCode::Size);
+    }
 }
 
 #[tokio::test]

@@ -208,12 +208,19 @@ impl ChatService {
         Ok(thread)
     }
 
-    /// Deletes a thread and all its messages (a reply being generated is stopped).
+    /// Deletes a thread and all its messages (a reply being generated is stopped); its
+    /// watchers hear `thread_deleted`.
     pub async fn delete_thread(&self, scope: &ThreadScope) -> Result<(), ServiceError> {
         scope.project().require_writable()?;
         let thread = self.thread(scope).await?;
         self.runs.stop_thread(scope.id().as_str()).await;
         store::delete_thread(&self.db, scope.id().as_str()).await?;
+        self.publish(
+            &thread.id,
+            &ServerFrame::ThreadDeleted {
+                thread_id: thread.id.clone(),
+            },
+        );
         self.events
             .publish(DomainEvent::ThreadDeleted {
                 project: scope.project().reference(),
@@ -295,6 +302,7 @@ impl ChatService {
         )
         .await
         .map_err(chat_error)?;
+        let retitled = rows.retitled.map(Thread::from);
         let sent = SentMessage {
             message: rows.message.into(),
             reply: rows.reply.into(),
@@ -315,6 +323,9 @@ impl ChatService {
                 message: sent.reply.clone(),
             },
         );
+        if let Some(thread) = retitled {
+            self.publish(thread_id, &ServerFrame::ThreadUpdated { thread });
+        }
         Ok(sent)
     }
 

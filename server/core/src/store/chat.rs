@@ -314,13 +314,16 @@ pub(crate) async fn delete_thread(db: &Db, id: &str) -> Result<(), DbError> {
 pub(crate) struct SentRows {
     pub(crate) message: MessageRow,
     pub(crate) reply: MessageRow,
+    /// The thread, when this send named it (its first question, under the default
+    /// title).
+    pub(crate) retitled: Option<ThreadRow>,
 }
 
 /// Checks that refuse any new message: the thread is there, not archived, and not
 /// generating a reply already.
 fn writable_thread_checks() -> String {
     format!(
-        "LET $t = SELECT archived_at, project FROM ONLY $thread;
+        "LET $t = SELECT archived_at, project, title FROM ONLY $thread;
          IF $t = NONE {{ THROW '{not_found}'; }};
          IF $t.archived_at != NONE {{ THROW '{archived}'; }};
          IF array::len(SELECT VALUE id FROM message WHERE thread = $thread AND status = 'streaming' LIMIT 1) > 0 {{
@@ -351,7 +354,8 @@ pub(crate) enum Parent<'a> {
 }
 
 /// Stores a user message after `parent_id` (by default the thread's newest message)
-/// and the empty reply being generated for it. THROWs [`codes::NOT_FOUND`],
+/// and the empty reply being generated for it; a thread still under the default title
+/// is named `title` (taken from its first question). THROWs [`codes::NOT_FOUND`],
 /// [`codes::ARCHIVED`], [`codes::REPLY_IN_PROGRESS`] or [`codes::BAD_PARENT`].
 pub(crate) async fn send(
     db: &Db,
@@ -377,16 +381,22 @@ pub(crate) async fn send(
              thread: $thread, parent: $message.id, role: 'assistant', content: '',
              status: 'streaming', model: $model, created_at: $message.created_at + 1us
          }};
+         LET $retitle = $title != NONE AND $t.title = $default_title;
+         IF $retitle {{ UPDATE $thread SET title = $title RETURN NONE; }};
          LET $added = 2;
          {COUNT_MESSAGES}
          LET $result = {{
              message: (SELECT {fields} FROM ONLY $message.id),
-             reply: (SELECT {fields} FROM ONLY $reply.id)
+             reply: (SELECT {fields} FROM ONLY $reply.id),
+             retitled: IF $retitle THEN (SELECT {thread_fields} FROM ONLY $thread) ELSE NONE END
          }};",
         checks = writable_thread_checks(),
         bad_parent = codes::BAD_PARENT,
         fields = message_fields(),
+        thread_fields = thread_fields(),
     ))
+    .bind("title", kiln_types::title_from_question(content))
+    .bind("default_title", kiln_types::DEFAULT_THREAD_TITLE.to_owned())
     .bind("thread_id", thread_id.to_owned())
     .bind("author", author.to_owned())
     .bind("content", content.to_owned())
@@ -488,8 +498,19 @@ pub(crate) async fn recent_messages(
     Ok(response.take(0)?)
 }
 
+/// Refuses a change to a question whose reply is still being generated (the reply
+/// would answer a text that no longer exists).
+fn no_reply_streaming() -> String {
+    format!(
+        "IF array::len(SELECT VALUE id FROM message WHERE parent = $message AND status = 'streaming' LIMIT 1) > 0 {{
+             THROW '{busy}';
+         }};",
+        busy = codes::REPLY_IN_PROGRESS,
+    )
+}
+
 /// Replaces a message's text, keeping the old one in its history. THROWs
-/// [`codes::ARCHIVED`] or [`codes::EDIT_LIMIT`].
+/// [`codes::ARCHIVED`], [`codes::EDIT_LIMIT`] or [`codes::REPLY_IN_PROGRESS`].
 pub(crate) async fn edit_message(
     db: &Db,
     id: &str,
@@ -502,6 +523,7 @@ pub(crate) async fn edit_message(
          IF $old = NONE {{ THROW '{not_found}'; }};
          IF (SELECT VALUE archived_at FROM ONLY $old.thread) != NONE {{ THROW '{archived}'; }};
          IF $old.edit_count >= {max} {{ THROW '{limit}'; }};
+         {streaming}
          IF $old.content != $content {{
              CREATE message_edit CONTENT {{
                  message: $message, previous_content: $old.content,
@@ -515,6 +537,7 @@ pub(crate) async fn edit_message(
         archived = codes::ARCHIVED,
         max = kiln_types::MESSAGE_EDITS_MAX,
         limit = codes::EDIT_LIMIT,
+        streaming = no_reply_streaming(),
         fields = message_fields(),
     ))
     .bind("id", id.to_owned())
@@ -526,7 +549,7 @@ pub(crate) async fn edit_message(
 }
 
 /// Deletes a message; its replies and follow-ups move up to its parent, so no branch
-/// is cut off. THROWs [`codes::ARCHIVED`].
+/// is cut off. THROWs [`codes::ARCHIVED`] or [`codes::REPLY_IN_PROGRESS`].
 pub(crate) async fn delete_message(db: &Db, id: &str) -> Result<(), DbError> {
     Transaction::new(format!(
         "LET $message = type::record('message', $id);
@@ -535,6 +558,7 @@ pub(crate) async fn delete_message(db: &Db, id: &str) -> Result<(), DbError> {
          LET $thread = $old.thread;
          LET $t = SELECT archived_at, project FROM ONLY $thread;
          IF $t.archived_at != NONE {{ THROW '{archived}'; }};
+         {streaming}
          UPDATE message SET parent = $old.parent WHERE parent = $message RETURN NONE;
          DELETE $message;
          UPDATE $thread SET message_count = math::max([0, message_count - 1]),
@@ -543,6 +567,7 @@ pub(crate) async fn delete_message(db: &Db, id: &str) -> Result<(), DbError> {
              last_activity_at = time::now() RETURN NONE;",
         not_found = codes::NOT_FOUND,
         archived = codes::ARCHIVED,
+        streaming = no_reply_streaming(),
     ))
     .bind("id", id.to_owned())
     .run::<surrealdb::types::Value>(db)

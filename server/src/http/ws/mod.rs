@@ -69,6 +69,9 @@ pub(crate) mod close {
     pub const GOING_AWAY: u16 = 1001;
     /// Try again later: the client could not keep up with the thread.
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The thread was deleted (application range 4000–4999; 404 as in HTTP): do not
+    /// reconnect.
+    pub const THREAD_DELETED: u16 = 4404;
 }
 
 /// Upgrade to the thread's WebSocket.

@@ -22,6 +22,7 @@ use kiln_core::{
 };
 use kiln_types::{ApiError, ClientCommand, ErrorKind, MessagePatch, NewMessage, ServerFrame};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::{
     WsSettings, close,
@@ -158,6 +159,18 @@ async fn read(
             return;
         }
         let (command_id, command) = parse(text.as_str());
+        // Each command is a request of its own: its errors carry the id its log lines
+        // are under, as a REST error does.
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let error_frame = |command_id, error: ApiError| {
+            error_frame(
+                command_id,
+                ApiError {
+                    request_id: Some(request_id.clone()),
+                    ..error
+                },
+            )
+        };
         if !budget.allow() {
             send(error_frame(
                 command_id,
@@ -178,12 +191,17 @@ async fn read(
                 continue;
             }
         };
-        match handle(state, principal, scope, command).await {
+        let span = tracing::info_span!("command", kind = command.kind(), %request_id);
+        match handle(state, principal, scope, command).instrument(span.clone()).await {
             Ok(items) => items.into_iter().for_each(&send),
             Err(error) => {
-                if error.is_server_error() {
-                    tracing::error!(%error, "chat command failed");
-                }
+                span.in_scope(|| {
+                    if error.is_server_error() {
+                        tracing::error!(%error, "chat command failed");
+                    } else {
+                        tracing::debug!(code = %error.to_api_error().code, "chat command refused");
+                    }
+                });
                 send(error_frame(command_id, error.to_api_error()));
             }
         }
@@ -224,15 +242,7 @@ fn parse(text: &str) -> (Option<String>, Result<ClientCommand, ApiError>) {
             )),
         );
     }
-    let known = [
-        "send_message",
-        "edit_message",
-        "delete_message",
-        "stop_generation",
-        "regenerate",
-        "typing",
-        "resume",
-    ];
+    let known = ClientCommand::KINDS;
     let kind = value.get("type").and_then(|kind| kind.as_str());
     let command = match kind {
         None => Err(ApiError::invalid_field("type", "is missing")),
@@ -394,6 +404,7 @@ async fn write(
     let expiry = tokio::time::sleep(Duration::from_secs(expires_at.saturating_sub(now)));
     tokio::pin!(expiry);
     loop {
+        let mut close_after = false;
         let frames = tokio::select! {
             (code, reason) = kick.kicked() => {
                 let frame = CloseFrame { code, reason: reason.into() };
@@ -426,7 +437,12 @@ async fn write(
                 let texts = match item {
                     Outbound::Hub(message) => match &message.position {
                         Some((message_id, seq)) => filter.live(message_id, *seq, &message.json),
-                        None => vec![message.json.to_string()],
+                        None => {
+                            if message.kind == "thread_deleted" {
+                                close_after = true;
+                            }
+                            vec![message.json.to_string()]
+                        }
                     },
                     Outbound::Own(text) => vec![text],
                     Outbound::Replay { message_id, after_seq, chunks } => {
@@ -441,6 +457,10 @@ async fn write(
                 sent = sink.send(frame) => if sent.is_err() { return },
                 _ = kick.kicked() => break,
             }
+        }
+        if close_after {
+            // Once the frame is out, so the client knows not to reconnect.
+            kick.kick(close::THREAD_DELETED, "the thread was deleted");
         }
     }
 }
