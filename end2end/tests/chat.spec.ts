@@ -36,10 +36,13 @@ async function threadWithCode(page: Page, title: string): Promise<string> {
   await page.goBack();
   await page.getByRole("link", { name: "Chat", exact: true }).click();
   await expect(page.getByRole("heading", { name: "Chat", level: 1 })).toBeVisible();
+  const crumbs = page.getByRole("navigation", { name: "Breadcrumb" });
+  await expect(crumbs.getByRole("link", { name })).toBeVisible();
   await hydrated(page);
   await page.getByLabel("Title (optional)").fill(title);
   await page.getByRole("button", { name: "Start a thread" }).click();
-  await expect(page.getByRole("heading", { name: title, level: 1 })).toBeVisible();
+  await expect(page.getByRole("heading", { name: title || "New chat", level: 1 })).toBeVisible();
+  await expect(crumbs.getByRole("link", { name })).toHaveAttribute("href", /^\/projects\/[^/]+$/);
   await hydrated(page);
   await expect(page.locator(".connection")).toHaveAttribute("data-connected", "true");
   return page.url();
@@ -55,7 +58,9 @@ async function ask(page: Page, question: string) {
 
 test("ask about uploaded code, watch the reply stream, follow a citation", async ({ page }) => {
   await threadWithCode(page, "Retries");
-  await ask(page, "Where do we retry failed uploads?");
+  await ask(page, "Where do we retry **failed** uploads?");
+  // The question shows as Markdown at once, not after a reload.
+  await expect(page.locator(".message-user").last().locator(".markdown strong")).toHaveText("failed");
   const reply = page.locator(".message-assistant").last();
   // The finished reply is rendered Markdown (streaming in place is the next tests').
   await expect(reply).toHaveAttribute("data-status", "complete");
@@ -77,8 +82,13 @@ test("stop a reply, then regenerate it as a second version", async ({ page }) =>
   await ask(page, "Answer slowly please");
   const reply = page.locator(".message-assistant").last();
   await expect(reply.locator(".plain")).toContainText("word3");
+  // Send waits for the reply, and says so.
+  await expect(page.locator("#composer-help")).toHaveText(/The assistant is replying/);
+  await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
   await reply.getByRole("button", { name: "Stop" }).click();
   await expect(reply).toHaveAttribute("data-status", "stopped");
+  await expect(reply.locator(".stopped")).toHaveText("stopped");
+  await expect(page.locator("#composer-help")).toHaveText(/Enter sends/);
   const partial = await reply.locator(".markdown, .plain").first().innerText();
   expect(partial).not.toContain("word299");
   await reply.getByRole("button", { name: "Regenerate" }).click();
@@ -171,4 +181,29 @@ test("archive and un-archive a thread; the chat page has no WCAG A/AA violations
   await archived.getByRole("button", { name: "Un-archive" }).click();
   await page.getByRole("link", { name: "Active" }).click();
   await expect(page.locator(".thread", { hasText: "Archiving" })).toBeVisible();
+});
+
+test("the first question names a new thread; deleting it tells another open tab", async ({ page, context }) => {
+  const url = await threadWithCode(page, "");
+  await ask(page, "How are uploads retried?\nMore detail below.");
+  await expect(page.getByRole("heading", { name: "How are uploads retried?", level: 1 })).toBeVisible();
+  await expect(page.locator(".message-assistant").last()).toHaveAttribute("data-status", "complete");
+  const other = await context.newPage();
+  await other.goto(url);
+  await hydrated(other);
+  await expect(other.locator(".connection")).toHaveAttribute("data-connected", "true");
+
+  await page.getByRole("link", { name: "Chat", exact: true }).click();
+  await hydrated(page);
+  const thread = page.locator(".thread", { hasText: "How are uploads retried?" });
+  await thread.getByText("Manage").click();
+  await thread.getByLabel(/I understand/).check();
+  await thread.getByRole("button", { name: "Delete thread" }).click();
+  await expect(page.locator(".thread", { hasText: "How are uploads retried?" })).toHaveCount(0);
+
+  // The other tab learns it at once and stops trying to reconnect.
+  await expect(other.locator(".connection")).toContainText("This thread was deleted.");
+  await expect(other.getByRole("button", { name: "Reconnect" })).toHaveCount(0);
+  await expect(other.getByLabel("Ask about this project's code")).toBeDisabled();
+  await expect(other.locator("#composer-help")).toHaveText("This thread was deleted.");
 });

@@ -54,9 +54,19 @@ pub fn ChatPage() -> impl IntoView {
         .map(|error| view! { <ErrorNotice error/> })
         .collect_view()
     };
+    // The project's name arrives with the threads.
+    let project_name = move || {
+        Suspend::new(async move {
+            threads
+                .await
+                .map_or_else(|_| "Project".to_owned(), |list| list.project_name)
+        })
+    };
     view! {
         <nav class="crumbs" aria-label="Breadcrumb">
-            <a href=move || format!("/projects/{}", project_id())>"Project"</a>
+            <a href=move || format!("/projects/{}", project_id())>
+                <Transition fallback=|| "Project">{project_name}</Transition>
+            </a>
             " / Chat"
         </nav>
         <h1>"Chat"</h1>
@@ -78,8 +88,8 @@ pub fn ChatPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading threads…"</p> }>
             {move || Suspend::new(async move {
                 match threads.await {
-                    Ok(page) => view! {
-                        <ThreadList page archived=archived() project_id=project_id() rename archive delete/>
+                    Ok(list) => view! {
+                        <ThreadList page=list.threads archived=archived() project_id=project_id() rename archive delete/>
                     }
                     .into_any(),
                     Err(error) => view! { <ErrorNotice error/> }.into_any(),

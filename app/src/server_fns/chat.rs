@@ -8,13 +8,20 @@ use super::CsrfClient;
 #[cfg(feature = "ssr")]
 use super::ssr;
 
+/// A page of a project's threads, with the project's name (for the breadcrumb).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProjectThreadList {
+    pub project_name: String,
+    pub threads: Page<Thread>,
+}
+
 /// A page of the project's threads (or of its archived ones).
 #[server(input = leptos::server_fn::codec::GetUrl, client = CsrfClient)]
 pub async fn project_threads(
     project_id: String,
     archived: bool,
     after: Option<String>,
-) -> Result<Page<Thread>, ApiError> {
+) -> Result<ProjectThreadList, ApiError> {
     let scope = ssr::project_scope(&project_id).await?;
     let query = kiln_types::ThreadListQuery {
         archived: Some(archived),
@@ -22,11 +29,15 @@ pub async fn project_threads(
         limit: Some(50),
         ..Default::default()
     };
-    ssr::services()?
+    let threads = ssr::services()?
         .chat
         .list_threads(&scope, &query)
         .await
-        .map_err(ssr::failed)
+        .map_err(ssr::failed)?;
+    Ok(ProjectThreadList {
+        project_name: scope.reference().name,
+        threads,
+    })
 }
 
 #[server(client = CsrfClient)]
