@@ -84,7 +84,7 @@ impl ChatSocket {
         let on_frame = self.inner.borrow().on_frame.clone();
         let message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
             if let Some(text) = event.data().as_string()
-                && let Ok(frame) = serde_json::from_str::<ServerFrame>(&text)
+                && let Ok(frame) = crate::json::from_text::<ServerFrame>(&text)
             {
                 on_frame(frame);
             }

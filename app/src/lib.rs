@@ -4,6 +4,7 @@
 mod chat_socket;
 mod chat_state;
 mod csrf_client;
+mod json;
 mod pages;
 pub mod server_fns;
 

@@ -9,13 +9,13 @@ use leptos_router::hooks::use_location;
 
 use crate::server_fns::{current_session, refresh_session};
 
-pub type SessionResource = Resource<Result<Option<SessionView>, ApiError>>;
+pub type SessionResource = Resource<Result<Option<SessionView>, ApiError>, crate::json::Json>;
 
 /// Reads the session again on every navigation (logging in and out navigate), and
 /// renews the access cookie while a user is logged in.
 pub fn provide_session() -> SessionResource {
     let location = use_location();
-    let session = Resource::new(move || location.pathname.get(), |_| current_session());
+    let session = crate::json::resource(move || location.pathname.get(), |_| current_session());
     provide_context(session);
     // Keyed on the account, not the resource: navigating re-reads the session, and a
     // timer restarted on every click would never fire for a busy user.

@@ -33,7 +33,7 @@ async fn post(url: &str, body: &FormData) -> Result<String, String> {
     if response.ok() {
         Ok(text)
     } else {
-        Err(serde_json::from_str::<ApiError>(&text)
+        Err(crate::json::from_text::<ApiError>(&text)
             .map(|error| error.detail)
             .unwrap_or_else(|_| format!("the upload failed ({})", response.status())))
     }
@@ -43,7 +43,7 @@ async fn post(url: &str, body: &FormData) -> Result<String, String> {
 pub async fn post_form(url: &str, form: &HtmlFormElement) -> Result<String, String> {
     let body = FormData::new_with_form(form).map_err(|e| format!("{e:?}"))?;
     let text = post(url, &body).await?;
-    serde_json::from_str::<PluginSummary>(&text)
+    crate::json::from_text::<PluginSummary>(&text)
         .map(|plugin| plugin.id)
         .map_err(|e| format!("unexpected answer: {e}"))
 }
@@ -59,7 +59,7 @@ pub async fn upload_file(
         .map_err(|e| format!("{e:?}"))?;
     let text = post(&format!("/api/projects/{project_id}/files"), &body).await?;
     let report: UploadReport =
-        serde_json::from_str(&text).map_err(|e| format!("unexpected answer: {e}"))?;
+        crate::json::from_text(&text).map_err(|e| format!("unexpected answer: {e}"))?;
     report
         .files
         .into_iter()

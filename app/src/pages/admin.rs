@@ -14,7 +14,7 @@ pub fn AdminPluginsPage() -> impl IntoView {
     let toggle = ServerAction::<SetPluginEnabled>::new();
     let reload = ServerAction::<ReloadPlugins>::new();
     let installed = RwSignal::new(0u32);
-    let plugins = Resource::new(
+    let plugins = crate::json::resource(
         move || {
             (
                 toggle.version().get(),

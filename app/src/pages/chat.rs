@@ -27,7 +27,7 @@ pub fn ChatPage() -> impl IntoView {
             navigate(&format!("/threads/{}", thread.id), Default::default());
         }
     });
-    let threads = Resource::new(
+    let threads = crate::json::resource(
         move || {
             (
                 project_id(),

@@ -20,7 +20,7 @@ pub fn FilesPage() -> impl IntoView {
     let changed = RwSignal::new(0u32);
     // Bumped whenever indexing moved on: each file's state in the tree follows it.
     let progressed = RwSignal::new(0u32);
-    let files = Resource::new(
+    let files = crate::json::resource(
         move || (project(), changed.get(), progressed.get()),
         |(id, ..)| project_files(id),
     );
@@ -53,7 +53,7 @@ fn IndexProgress(
     progressed: RwSignal<u32>,
 ) -> impl IntoView {
     let tick = RwSignal::new(0u32);
-    let status = Resource::new(
+    let status = crate::json::resource(
         move || (project.get(), changed.get(), tick.get()),
         |(id, ..)| index_progress(id),
     );

@@ -38,8 +38,8 @@ pub fn ProjectPage() -> impl IntoView {
         )
     });
     let changes = move || (id(), saved.get());
-    let project = Resource::new(changes, |(id, ..)| get_project(id));
-    let timeline = Resource::new(changes, |(id, ..)| project_timeline(id));
+    let project = crate::json::resource(changes, |(id, ..)| get_project(id));
+    let timeline = crate::json::resource(changes, |(id, ..)| project_timeline(id));
     let errors = move || {
         [
             update.value().get().and_then(Result::err),

@@ -23,7 +23,7 @@ pub fn ProjectsPage() -> impl IntoView {
     });
     // Re-read the list whenever a create finishes.
     let query = use_query_map();
-    let projects = Resource::new(
+    let projects = crate::json::resource(
         move || (create.version().get(), query.read().get("after")),
         |(_, after)| list_projects(after),
     );

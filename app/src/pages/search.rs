@@ -16,7 +16,7 @@ pub fn SearchPage() -> impl IntoView {
     let query = use_query_map();
     let project = move || params.read().get("id").unwrap_or_default();
     let field = move |name: &str| query.read().get(name).filter(|v| !v.trim().is_empty());
-    let results = Resource::new(
+    let results = crate::json::resource(
         move || (project(), field("q"), field("language"), field("path")),
         |(project, q, language, path)| async move {
             match q {

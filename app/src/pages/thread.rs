@@ -18,7 +18,7 @@ use crate::{
 pub fn ThreadPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let view = Resource::new(id, |id| load_thread(id, None));
+    let view = crate::json::resource(id, |id| load_thread(id, None));
     let session = use_session();
     view! {
         <Suspense fallback=|| view! { <p>"Loading the conversation…"</p> }>

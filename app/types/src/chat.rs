@@ -320,6 +320,10 @@ impl ClientCommand {
 /// What the server sends on a thread's WebSocket: JSON text frames tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// Read through a flat twin: serde's internally tagged enums buffer each frame into an
+// intermediate tree and compile every payload's decoder a second time for it — tens of
+// KB of the thread page's bundle.
+#[serde(try_from = "FrameWire")]
 pub enum ServerFrame {
     MessageCreated {
         message: Message,
@@ -367,6 +371,72 @@ pub enum ServerFrame {
         command_id: Option<String>,
         error: ApiError,
     },
+}
+
+/// Every field any [`ServerFrame`] has, for reading one without buffering.
+#[derive(Deserialize)]
+struct FrameWire {
+    #[serde(rename = "type")]
+    kind: String,
+    message: Option<Message>,
+    reply: Option<Message>,
+    message_id: Option<String>,
+    thread_id: Option<String>,
+    thread: Option<Thread>,
+    user_id: Option<String>,
+    seq: Option<u64>,
+    delta: Option<String>,
+    is_final: Option<bool>,
+    command_id: Option<String>,
+    error: Option<ApiError>,
+}
+
+impl TryFrom<FrameWire> for ServerFrame {
+    type Error = String;
+
+    fn try_from(wire: FrameWire) -> Result<Self, String> {
+        fn required<T>(value: Option<T>, field: &str) -> Result<T, String> {
+            value.ok_or_else(|| format!("missing field `{field}`"))
+        }
+        Ok(match wire.kind.as_str() {
+            "message_created" => Self::MessageCreated {
+                message: required(wire.message, "message")?,
+            },
+            "message_updated" => Self::MessageUpdated {
+                message: required(wire.message, "message")?,
+            },
+            "message_deleted" => Self::MessageDeleted {
+                thread_id: required(wire.thread_id, "thread_id")?,
+                message_id: required(wire.message_id, "message_id")?,
+            },
+            "stream_chunk" => Self::StreamChunk {
+                message_id: required(wire.message_id, "message_id")?,
+                seq: required(wire.seq, "seq")?,
+                delta: required(wire.delta, "delta")?,
+                is_final: required(wire.is_final, "is_final")?,
+            },
+            "thread_updated" => Self::ThreadUpdated {
+                thread: required(wire.thread, "thread")?,
+            },
+            "thread_deleted" => Self::ThreadDeleted {
+                thread_id: required(wire.thread_id, "thread_id")?,
+            },
+            "typing" => Self::Typing {
+                thread_id: required(wire.thread_id, "thread_id")?,
+                user_id: required(wire.user_id, "user_id")?,
+            },
+            "ack" => Self::Ack {
+                command_id: required(wire.command_id, "command_id")?,
+                message: wire.message.map(Box::new),
+                reply: wire.reply.map(Box::new),
+            },
+            "error" => Self::Error {
+                command_id: wire.command_id,
+                error: required(wire.error, "error")?,
+            },
+            other => return Err(format!("unknown frame type {other:?}")),
+        })
+    }
 }
 
 impl ServerFrame {
@@ -457,7 +527,10 @@ pub fn title_from_question(question: &str) -> Option<String> {
         Some(space) if space > cut.len() / 2 => &cut[..space],
         _ => cut.as_str(),
     };
-    Some(format!("{}…", cut.trim_end_matches([' ', ',', ';', ':', '.'])))
+    Some(format!(
+        "{}…",
+        cut.trim_end_matches([' ', ',', ';', ':', '.'])
+    ))
 }
 
 #[cfg(test)]
@@ -490,6 +563,90 @@ mod tests {
     }
 
     #[test]
+    fn every_frame_reads_back_as_it_was_written() {
+        let message = Message {
+            id: "m".into(),
+            thread_id: "t".into(),
+            parent_id: None,
+            role: MessageRole::Assistant,
+            author_id: None,
+            content: "hi".into(),
+            status: MessageStatus::Complete,
+            model: Some("small".into()),
+            error: None,
+            citations: vec![],
+            snippets: vec![],
+            created_at: "2026-12-01T00:00:00Z".into(),
+            edited_at: None,
+        };
+        let thread = Thread {
+            id: "t".into(),
+            project_id: "p".into(),
+            title: "T".into(),
+            archived_at: None,
+            created_at: "2026-12-01T00:00:00Z".into(),
+            updated_at: "2026-12-01T00:00:00Z".into(),
+            last_message_at: None,
+            message_count: 2,
+        };
+        let frames = [
+            ServerFrame::MessageCreated {
+                message: message.clone(),
+            },
+            ServerFrame::MessageUpdated {
+                message: message.clone(),
+            },
+            ServerFrame::MessageDeleted {
+                thread_id: "t".into(),
+                message_id: "m".into(),
+            },
+            ServerFrame::StreamChunk {
+                message_id: "m".into(),
+                seq: 4,
+                delta: "x".into(),
+                is_final: true,
+            },
+            ServerFrame::ThreadUpdated { thread },
+            ServerFrame::ThreadDeleted {
+                thread_id: "t".into(),
+            },
+            ServerFrame::Typing {
+                thread_id: "t".into(),
+                user_id: "u".into(),
+            },
+            ServerFrame::Ack {
+                command_id: "c".into(),
+                message: None,
+                reply: Some(Box::new(message)),
+            },
+            ServerFrame::Error {
+                command_id: None,
+                error: ApiError::invalid_field("content", "must not be empty"),
+            },
+        ];
+        for frame in frames {
+            let text = serde_json::to_string(&frame).unwrap();
+            assert_eq!(
+                serde_json::from_str::<ServerFrame>(&text).unwrap(),
+                frame,
+                "{text}"
+            );
+        }
+        let unknown = serde_json::from_str::<ServerFrame>(r#"{"type":"fly"}"#).unwrap_err();
+        assert!(
+            unknown.to_string().contains("unknown frame type"),
+            "{unknown}"
+        );
+        let incomplete = serde_json::from_str::<ServerFrame>(r#"{"type":"stream_chunk"}"#);
+        assert!(
+            incomplete
+                .unwrap_err()
+                .to_string()
+                .contains("missing field")
+        );
+    }
+
+    #[test]
     fn titles_and_content_are_checked() {
         assert_eq!(validate_thread_title("  Hi ").unwrap(), "Hi");
         assert!(validate_thread_title(" ").is_err());
@@ -512,14 +669,30 @@ mod tests {
     #[test]
     fn a_first_question_names_its_thread() {
         let title = |q: &str| title_from_question(q);
-        assert_eq!(title("  \n```rust\nfn main() {}\n```").as_deref(), Some("fn main() {}"));
-        assert_eq!(title("\n\nWhere is   the\tparser?\nmore").as_deref(), Some("Where is the parser?"));
+        assert_eq!(
+            title("  \n```rust\nfn main() {}\n```").as_deref(),
+            Some("fn main() {}")
+        );
+        assert_eq!(
+            title("\n\nWhere is   the\tparser?\nmore").as_deref(),
+            Some("Where is the parser?")
+        );
         assert_eq!(title("  \n --- \n"), None);
-        let long = "How does the indexer decide which files to parse again after a plugin was quarantined";
+        let long =
+            "How does the indexer decide which files to parse again after a plugin was quarantined";
         let cut = title(long).unwrap();
-        assert!(cut.ends_with('…') && cut.chars().count() <= AUTO_TITLE_MAX_CHARS, "{cut}");
-        assert!(long.starts_with(cut.trim_end_matches('…')), "cut at a word: {cut}");
+        assert!(
+            cut.ends_with('…') && cut.chars().count() <= AUTO_TITLE_MAX_CHARS,
+            "{cut}"
+        );
+        assert!(
+            long.starts_with(cut.trim_end_matches('…')),
+            "cut at a word: {cut}"
+        );
         let one_word = "x".repeat(100);
-        assert_eq!(title(&one_word).unwrap().chars().count(), AUTO_TITLE_MAX_CHARS);
+        assert_eq!(
+            title(&one_word).unwrap().chars().count(),
+            AUTO_TITLE_MAX_CHARS
+        );
     }
 }

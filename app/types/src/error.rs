@@ -102,6 +102,9 @@ pub struct FieldError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{detail}")]
+// Read through a flat twin: serde's `flatten` buffers every error into an intermediate
+// tree first, which costs the browser bundle a second decoder per type.
+#[serde(from = "ApiErrorWire")]
 pub struct ApiError {
     #[serde(rename = "type")]
     pub kind: ErrorKind,
@@ -138,6 +141,50 @@ pub struct CurrentVersion {
     /// Hex sha256 of the current content.
     #[cfg_attr(feature = "openapi", schema(required = false))]
     pub current_sha256: String,
+}
+
+/// [`ApiError`] as it travels, with `current` spelled out.
+#[derive(Deserialize)]
+struct ApiErrorWire {
+    #[serde(rename = "type")]
+    kind: ErrorKind,
+    #[serde(default)]
+    code: String,
+    detail: String,
+    #[serde(default)]
+    request_id: Option<String>,
+    #[serde(default)]
+    fields: Vec<FieldError>,
+    #[serde(default)]
+    limit: Option<u64>,
+    #[serde(default)]
+    current_version: Option<u64>,
+    #[serde(default)]
+    current_sha256: Option<String>,
+    #[serde(default)]
+    details: Option<serde_json::Value>,
+}
+
+impl From<ApiErrorWire> for ApiError {
+    fn from(wire: ApiErrorWire) -> Self {
+        let current = match (wire.current_version, wire.current_sha256) {
+            (Some(current_version), Some(current_sha256)) => Some(Box::new(CurrentVersion {
+                current_version,
+                current_sha256,
+            })),
+            _ => None,
+        };
+        Self {
+            kind: wire.kind,
+            code: wire.code,
+            detail: wire.detail,
+            request_id: wire.request_id,
+            fields: wire.fields,
+            limit: wire.limit,
+            current,
+            details: wire.details,
+        }
+    }
 }
 
 impl ApiError {
@@ -207,5 +254,30 @@ impl FromServerFnError for ApiError {
             _ => ErrorKind::InternalError,
         };
         Self::new(kind, value.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_reads_back_as_it_was_written() {
+        let stale = ApiError {
+            current: Some(Box::new(CurrentVersion {
+                current_version: 3,
+                current_sha256: "ab".into(),
+            })),
+            request_id: Some("r".into()),
+            ..ApiError::invalid_field("version", "is stale")
+        }
+        .with_code("stale_version")
+        .with_details(serde_json::json!({"resource": "file"}));
+        let json = serde_json::to_value(&stale).unwrap();
+        assert_eq!(json["current_version"], 3, "flat on the wire: {json}");
+        assert_eq!(serde_json::from_value::<ApiError>(json).unwrap(), stale);
+        let plain = ApiError::too_large("big", 10);
+        let json = serde_json::to_string(&plain).unwrap();
+        assert_eq!(serde_json::from_str::<ApiError>(&json).unwrap(), plain);
     }
 }

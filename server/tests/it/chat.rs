@@ -587,7 +587,14 @@ async fn deleting_a_thread_tells_its_sockets_and_closes_them() {
         open(addr, &thread, &alice).await,
         open(addr, &thread, &alice).await,
     ];
-    let deleted = call(&app, &alice, "DELETE", &format!("/api/threads/{thread}"), None).await;
+    let deleted = call(
+        &app,
+        &alice,
+        "DELETE",
+        &format!("/api/threads/{thread}"),
+        None,
+    )
+    .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
     for socket in &mut sockets {
         assert_eq!(
@@ -884,7 +891,10 @@ async fn stop_drops_the_upstream_request_and_keeps_the_partial_reply() {
         (StatusCode::CONFLICT, Some("reply_in_progress"))
     );
     // So is changing the question being answered.
-    for (method, body) in [("PATCH", Some(json!({"content": "other"}))), ("DELETE", None)] {
+    for (method, body) in [
+        ("PATCH", Some(json!({"content": "other"}))),
+        ("DELETE", None),
+    ] {
         let changed = call(
             &app,
             &alice,
@@ -1100,7 +1110,10 @@ async fn bad_frames_get_typed_errors_and_the_socket_stays_usable() {
     );
     // Each command's error names the request its log lines are under, as over REST.
     assert!(too_long["error"]["request_id"].is_string(), "{too_long}");
-    assert_ne!(too_long["error"]["request_id"], unknown["error"]["request_id"]);
+    assert_ne!(
+        too_long["error"]["request_id"],
+        unknown["error"]["request_id"]
+    );
     command(
         &mut socket,
         json!({"type": "send_message", "command_id": "esc", "content": "\u{1b}[31mred"}),
@@ -1151,9 +1164,7 @@ async fn bad_frames_get_typed_errors_and_the_socket_stays_usable() {
 }
 
 /// The close frame the server ends the socket with (frames before it are skipped).
-async fn closed(
-    socket: &mut Socket,
-) -> tokio_tungstenite::tungstenite::protocol::CloseFrame {
+async fn closed(socket: &mut Socket) -> tokio_tungstenite::tungstenite::protocol::CloseFrame {
     loop {
         match tokio::time::timeout(FRAME_WAIT, socket.next())
             .await

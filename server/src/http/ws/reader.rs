@@ -192,7 +192,10 @@ async fn read(
             }
         };
         let span = tracing::info_span!("command", kind = command.kind(), %request_id);
-        match handle(state, principal, scope, command).instrument(span.clone()).await {
+        match handle(state, principal, scope, command)
+            .instrument(span.clone())
+            .await
+        {
             Ok(items) => items.into_iter().for_each(&send),
             Err(error) => {
                 span.in_scope(|| {
