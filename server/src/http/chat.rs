@@ -2,7 +2,12 @@
 //! `/api/messages/…`. Every handler calls the chat service with a scope its path
 //! extractor proved, so a stranger gets 403 before the body is read.
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{
+    Json,
+    extract::State,
+    http::{StatusCode, Uri},
+    response::Response,
+};
 use kiln_core::Services;
 use kiln_types::{
     ApiError, Message, MessageEdit, MessagePatch, NewMessage, NewThread, Page, PageQuery,
@@ -12,7 +17,7 @@ use kiln_types::{
 use super::{
     ApiErrorResponse,
     access::{OwnedMessage, OwnedProject, OwnedThread},
-    json::{ApiJson, ApiQuery},
+    json::{ApiJson, ApiQuery, paged},
 };
 
 /// The project's threads, most recently active first; `?archived=true` lists the
@@ -21,7 +26,7 @@ use super::{
     security(("bearer" = []), ("cookie" = [])),
     params(("project_id" = String, Path, description = "The project's id"), ThreadListQuery),
     responses(
-        (status = 200, body = Page<Thread>),
+        (status = 200, body = Page<Thread>, description = "A page; `next_cursor` (and the `Link` header) lead on"),
         (status = 401, description = "Not logged in", body = ApiError),
         (status = 403, description = "Another account's project", body = ApiError),
         (status = 404, description = "No such project", body = ApiError),
@@ -30,9 +35,10 @@ use super::{
 pub async fn list_threads(
     State(services): State<Services>,
     OwnedProject(scope): OwnedProject,
+    uri: Uri,
     ApiQuery(query): ApiQuery<ThreadListQuery>,
-) -> Result<Json<Page<Thread>>, ApiErrorResponse> {
-    Ok(Json(services.chat.list_threads(&scope, &query).await?))
+) -> Result<Response, ApiErrorResponse> {
+    Ok(paged(&uri, services.chat.list_threads(&scope, &query).await?))
 }
 
 /// Start a thread in the project.
@@ -155,7 +161,7 @@ pub async fn unarchive_thread(
     security(("bearer" = []), ("cookie" = [])),
     params(("thread_id" = String, Path, description = "The thread's id"), PageQuery),
     responses(
-        (status = 200, body = Page<Message>),
+        (status = 200, body = Page<Message>, description = "A page; `next_cursor` (and the `Link` header) lead on"),
         (status = 401, description = "Not logged in", body = ApiError),
         (status = 403, description = "Another account's thread", body = ApiError),
         (status = 404, description = "No such thread", body = ApiError),
@@ -164,9 +170,10 @@ pub async fn unarchive_thread(
 pub async fn list_messages(
     State(services): State<Services>,
     OwnedThread(scope): OwnedThread,
+    uri: Uri,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> Result<Json<Page<Message>>, ApiErrorResponse> {
-    Ok(Json(services.chat.messages(&scope, &query).await?))
+) -> Result<Response, ApiErrorResponse> {
+    Ok(paged(&uri, services.chat.messages(&scope, &query).await?))
 }
 
 /// Ask: stores the message and starts the reply, whose text streams over the

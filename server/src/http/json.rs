@@ -86,3 +86,42 @@ where
             })
     }
 }
+
+/// A page as JSON, with `Link: <…>; rel="next"` / `rel="prev"` (RFC 8288) for generic
+/// clients: the request's own query (filters, `limit`) with the cursor swapped in.
+pub fn paged<T: serde::Serialize>(
+    uri: &axum::http::Uri,
+    page: kiln_types::Page<T>,
+) -> axum::response::Response {
+    use axum::{
+        http::{HeaderValue, header},
+        response::IntoResponse,
+    };
+    let kept: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .filter(|(key, _)| key != "after" && key != "before")
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    let link = |cursor: &Option<String>, direction: &str, rel: &str| {
+        cursor.as_ref().map(|cursor| {
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&kept)
+                .append_pair(direction, cursor)
+                .finish();
+            format!("<{}?{query}>; rel=\"{rel}\"", uri.path())
+        })
+    };
+    let links: Vec<String> = [
+        link(&page.next_cursor, "after", "next"),
+        link(&page.prev_cursor, "before", "prev"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut response = axum::Json(page).into_response();
+    if let Ok(value) = HeaderValue::from_str(&links.join(", "))
+        && !links.is_empty()
+    {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    response
+}

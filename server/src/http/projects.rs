@@ -3,53 +3,21 @@
 use axum::{
     Json,
     extract::State,
-    http::{HeaderValue, StatusCode, Uri, header},
-    response::{IntoResponse, Response},
+    http::{StatusCode, Uri},
+    response::Response,
 };
 use kiln_core::{Services, pagination::PageRequest};
 use kiln_types::{
     ApiError, NewProject, Page, PageQuery, Project, ProjectPatch, ProjectStats, StatusChange,
     TimelineEvent,
 };
-use serde::Serialize;
 
 use super::{
     ApiErrorResponse,
     access::OwnedProject,
-    json::{ApiJson, ApiQuery},
+    json::{ApiJson, ApiQuery, paged},
     session::CurrentUser,
 };
-
-/// A page as JSON, with `Link: <…>; rel="next"` / `rel="prev"` for generic clients.
-fn paged<T: Serialize>(uri: &Uri, query: &PageQuery, page: Page<T>) -> Response {
-    let link = |cursor: &Option<String>, direction: &str, rel: &str| {
-        cursor.as_ref().map(|cursor| {
-            let mut params = vec![format!("{direction}={cursor}")];
-            if let Some(limit) = query.limit {
-                params.push(format!("limit={limit}"));
-            }
-            if let Some(types) = &query.event_type {
-                let types: String = form_urlencoded::byte_serialize(types.as_bytes()).collect();
-                params.push(format!("type={types}"));
-            }
-            format!("<{}?{}>; rel=\"{rel}\"", uri.path(), params.join("&"))
-        })
-    };
-    let links: Vec<String> = [
-        link(&page.next_cursor, "after", "next"),
-        link(&page.prev_cursor, "before", "prev"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let mut response = Json(page).into_response();
-    if let Ok(value) = HeaderValue::from_str(&links.join(", "))
-        && !links.is_empty()
-    {
-        response.headers_mut().insert(header::LINK, value);
-    }
-    response
-}
 
 /// The caller's projects, most recently active first, a page at a time.
 #[utoipa::path(get, path = "/api/projects", tag = "projects",
@@ -68,7 +36,7 @@ pub async fn list(
 ) -> Result<Response, ApiErrorResponse> {
     let request = PageRequest::from_query(&query)?;
     let page = services.projects.list(&principal, &request).await?;
-    Ok(paged(&uri, &query, page))
+    Ok(paged(&uri, page))
 }
 
 /// Create a project owned by the caller.
@@ -208,7 +176,7 @@ pub async fn timeline(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiErrorResponse> {
     let page = services.timeline.for_project(&scope, &query).await?;
-    Ok(paged(&uri, &query, page))
+    Ok(paged(&uri, page))
 }
 
 /// What happened across all the caller's projects, newest first.
@@ -227,5 +195,5 @@ pub async fn feed(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Response, ApiErrorResponse> {
     let page = services.timeline.feed(&principal, &query).await?;
-    Ok(paged(&uri, &query, page))
+    Ok(paged(&uri, page))
 }

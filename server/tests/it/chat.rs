@@ -1415,6 +1415,13 @@ async fn paging_a_thread_while_messages_arrive_sees_each_message_once() {
             .collect()
     };
     let mut seen = ids(&first);
+    // Generic clients follow the Link header, which keeps the page size.
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let link = first.headers["link"].to_str().unwrap();
+    assert_eq!(
+        link,
+        format!("</api/threads/{thread}/messages?limit=4&after={cursor}>; rel=\"next\"")
+    );
     // New messages arrive between the pages.
     call(
         &app,
@@ -1425,7 +1432,6 @@ async fn paging_a_thread_while_messages_arrive_sees_each_message_once() {
     )
     .await;
     replies_settled(&app, &alice, &thread).await;
-    let cursor = first.body["next_cursor"].as_str().unwrap();
     let rest = call(
         &app,
         &alice,
