@@ -44,6 +44,9 @@ pub struct HubMessage {
     /// For pieces of a stream (a reply's chunks): the stream's id and the piece's
     /// number, so a push channel that replayed some pieces can skip them live.
     pub position: Option<(Arc<str>, u64)>,
+    /// The push channel whose client caused it (a `typing` from one socket), which
+    /// does not need it echoed back.
+    pub origin: Option<Arc<str>>,
 }
 
 /// Moves messages from publishers to the subscribers of their topics.
@@ -115,12 +118,36 @@ impl EventHub {
         payload: &impl Serialize,
         position: Option<(Arc<str>, u64)>,
     ) {
+        self.send(kind, topics, payload, position, None);
+    }
+
+    /// [`publish`](Self::publish) on behalf of the push channel `origin`, which does
+    /// not hear it back.
+    pub fn publish_from(
+        &self,
+        kind: &str,
+        topics: Vec<Topic>,
+        payload: &impl Serialize,
+        origin: &str,
+    ) {
+        self.send(kind, topics, payload, None, Some(origin.into()));
+    }
+
+    fn send(
+        &self,
+        kind: &str,
+        topics: Vec<Topic>,
+        payload: &impl Serialize,
+        position: Option<(Arc<str>, u64)>,
+        origin: Option<Arc<str>>,
+    ) {
         match serde_json::to_string(payload) {
             Ok(json) => self.broker.publish(Arc::new(HubMessage {
                 kind: kind.to_owned(),
                 topics,
                 json: json.into(),
                 position,
+                origin,
             })),
             Err(error) => tracing::error!(kind, %error, "an event could not be serialised"),
         }
@@ -173,6 +200,7 @@ mod tests {
             topics: vec![topic],
             json: "{}".into(),
             position: None,
+            origin: None,
         };
         broker.publish(Arc::new(message));
         assert!(broker.topics.lock().unwrap().is_empty());

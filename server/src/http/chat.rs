@@ -38,7 +38,10 @@ pub async fn list_threads(
     uri: Uri,
     ApiQuery(query): ApiQuery<ThreadListQuery>,
 ) -> Result<Response, ApiErrorResponse> {
-    Ok(paged(&uri, services.chat.list_threads(&scope, &query).await?))
+    Ok(paged(
+        &uri,
+        services.chat.list_threads(&scope, &query).await?,
+    ))
 }
 
 /// Start a thread in the project.

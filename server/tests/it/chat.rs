@@ -523,6 +523,29 @@ async fn two_sockets_each_get_every_event_once_even_after_one_leaves() {
 }
 
 #[tokio::test]
+async fn typing_reaches_the_thread_s_other_sockets_not_the_typist_s() {
+    let llm = FakeLlm::start().await;
+    let app = app_with(&llm, WsSettings::default()).await;
+    let addr = app.serve().await;
+    let alice = app.register("alice@example.com").await;
+    let project = project(&app, &alice).await;
+    let thread = thread(&app, &alice, &project).await;
+    let mut typist = open(addr, &thread, &alice).await;
+    let mut other = open(addr, &thread, &alice).await;
+    command(&mut typist, json!({"type": "typing", "command_id": "t1"})).await;
+    let heard = next_frame(&mut other).await;
+    assert_eq!(
+        (heard["type"].as_str(), &heard["thread_id"]),
+        (Some("typing"), &json!(thread))
+    );
+    // Delivered to the room at once: had the typist's socket been sent it, it would
+    // come before the ack of a later command.
+    command(&mut typist, json!({"type": "typing", "command_id": "t2"})).await;
+    let frames = frames_until(&mut typist, |f| f["command_id"] == "t2").await;
+    assert!(frames.iter().all(|f| f["type"] == "ack"), "{frames:?}");
+}
+
+#[tokio::test]
 async fn the_first_question_names_an_untitled_thread_and_its_watchers_hear_it() {
     let llm = FakeLlm::start().await;
     let app = app_with(&llm, WsSettings::default()).await;

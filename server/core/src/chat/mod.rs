@@ -436,14 +436,18 @@ impl ChatService {
         self.message(scope).await
     }
 
-    /// The user is typing: the thread's other watchers hear of it.
-    pub fn typing(&self, scope: &ThreadScope) {
-        self.publish(
-            scope.id().as_str(),
-            &ServerFrame::Typing {
-                thread_id: scope.id().to_string(),
-                user_id: scope.principal().user_id.clone(),
-            },
+    /// The user is typing on the socket `origin`: the thread's other sockets hear of
+    /// it (not that one).
+    pub fn typing(&self, scope: &ThreadScope, origin: &str) {
+        let frame = ServerFrame::Typing {
+            thread_id: scope.id().to_string(),
+            user_id: scope.principal().user_id.clone(),
+        };
+        self.events.hub().publish_from(
+            frame.kind(),
+            vec![Topic::Thread(scope.id().to_string())],
+            &frame,
+            origin,
         );
     }
 

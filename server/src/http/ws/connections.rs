@@ -52,6 +52,8 @@ impl Kick {
 }
 
 struct Member {
+    /// The socket's id on the hub ([`HubMessage::origin`]).
+    socket_id: Arc<str>,
     queue: mpsc::Sender<Outbound>,
     kick: Kick,
 }
@@ -107,6 +109,7 @@ impl Connections {
     pub(crate) fn join(
         &self,
         thread_id: &str,
+        socket_id: &str,
         queue: mpsc::Sender<Outbound>,
         kick: Kick,
     ) -> Membership {
@@ -123,7 +126,14 @@ impl Connections {
                 forwarder: forwarder.abort_handle(),
             }
         });
-        room.members.insert(id, Member { queue, kick });
+        room.members.insert(
+            id,
+            Member {
+                socket_id: socket_id.into(),
+                queue,
+                kick,
+            },
+        );
         Membership {
             connections: self.me.clone(),
             thread_id: thread_id.to_owned(),
@@ -151,13 +161,17 @@ impl Connections {
         }
     }
 
-    /// Hands `message` to every socket of the room without waiting for any.
+    /// Hands `message` to every socket of the room (but the one that caused it)
+    /// without waiting for any.
     fn deliver(&self, thread_id: &str, message: &Arc<HubMessage>) {
         let mut inner = self.lock();
         let Some(room) = inner.rooms.get_mut(thread_id) else {
             return;
         };
         room.members.retain(|_, member| {
+            if message.origin.as_ref() == Some(&member.socket_id) {
+                return true;
+            }
             match member.queue.try_send(Outbound::Hub(message.clone())) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
@@ -257,8 +271,8 @@ mod tests {
         let (fast_tx, mut fast_rx) = mpsc::channel(8);
         let (slow_tx, _slow_rx) = mpsc::channel(1);
         let slow_kick = Kick::default();
-        let fast = connections.join("t", fast_tx, Kick::default());
-        let slow = connections.join("t", slow_tx, slow_kick.clone());
+        let fast = connections.join("t", "fast", fast_tx, Kick::default());
+        let slow = connections.join("t", "slow", slow_tx, slow_kick.clone());
         assert_eq!(connections.sockets("t"), 2);
         for n in 0..3 {
             hub.publish("typing", vec![Topic::Thread("t".into())], &frame(n));

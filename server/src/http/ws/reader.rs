@@ -42,9 +42,12 @@ pub(super) async fn run(
     let (sink, stream) = socket.split();
     let (queue, outbound) = mpsc::channel(settings.queue_capacity);
     let kick = Kick::default();
-    let membership = state
-        .connections
-        .join(scope.id().as_str(), queue.clone(), kick.clone());
+    // Names this socket to the hub, so what its client causes is not echoed to it.
+    let socket_id = uuid::Uuid::new_v4().to_string();
+    let membership =
+        state
+            .connections
+            .join(scope.id().as_str(), &socket_id, queue.clone(), kick.clone());
     let missed_pongs = Arc::new(AtomicU32::new(0));
     let session = state
         .services
@@ -66,6 +69,7 @@ pub(super) async fn run(
         &state,
         &principal,
         &scope,
+        &socket_id,
         &queue,
         &kick,
         &missed_pongs,
@@ -104,6 +108,7 @@ async fn read(
     state: &AppState,
     principal: &Principal,
     scope: &ThreadScope,
+    socket_id: &str,
     queue: &mpsc::Sender<Outbound>,
     kick: &Kick,
     missed_pongs: &AtomicU32,
@@ -192,7 +197,7 @@ async fn read(
             }
         };
         let span = tracing::info_span!("command", kind = command.kind(), %request_id);
-        match handle(state, principal, scope, command)
+        match handle(state, principal, scope, socket_id, command)
             .instrument(span.clone())
             .await
         {
@@ -291,6 +296,7 @@ async fn handle(
     state: &AppState,
     principal: &Principal,
     thread: &ThreadScope,
+    socket_id: &str,
     command: ClientCommand,
 ) -> Result<Vec<Outbound>, ServiceError> {
     let now = SystemTime::now()
@@ -349,7 +355,7 @@ async fn handle(
             out.extend(ack(command_id, None, Some(reply)));
         }
         ClientCommand::Typing { .. } => {
-            chat.typing(&scope);
+            chat.typing(&scope, socket_id);
             out.extend(ack(command_id, None, None));
         }
         ClientCommand::Resume {
