@@ -1058,6 +1058,19 @@ async fn search_matches_identifiers_split_by_case_with_filters_and_highlights() 
         .await
         .unwrap();
     assert_eq!(context[0].path, "web/profile.js");
+    // A pasted blob among the words is no query of its own and spoils nothing.
+    let blob = "Q".repeat(600);
+    let pasted = app
+        .services
+        .files
+        .retrieve(
+            &scope(&app, &alice, &project).await,
+            &format!("user profile {blob}"),
+            1000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pasted[0].path, "web/profile.js");
     let none = app
         .services
         .files

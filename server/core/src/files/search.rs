@@ -114,7 +114,10 @@ impl FileService {
     ) -> Result<Vec<SearchHit>, ServiceError> {
         let mut words: Vec<String> = super::code_words(question)
             .into_iter()
-            .filter(|word| word.chars().count() >= 3 && !STOP_WORDS.contains(&word.as_str()))
+            .filter(|word| {
+                (3..=RETRIEVAL_WORD_MAX_CHARS).contains(&word.chars().count())
+                    && !STOP_WORDS.contains(&word.as_str())
+            })
             .collect();
         let mut seen = HashSet::new();
         words.retain(|word| seen.insert(word.clone()));
@@ -156,6 +159,11 @@ impl FileService {
 
 /// Words searched for a question, at most.
 const RETRIEVAL_MAX_WORDS: usize = 12;
+
+/// The longest word of a question that is searched for: no part of an identifier is
+/// this long, but a pasted blob (base64, a minified line) is, and would be refused as
+/// a query.
+const RETRIEVAL_WORD_MAX_CHARS: usize = 64;
 
 /// Words of questions that say nothing about the code (lowercase, three letters or
 /// more: shorter words are skipped anyway).
