@@ -95,6 +95,37 @@ impl Conversation {
                 entry.next_seq = 0;
             }
         }
+        self.settle_unacknowledged();
+    }
+
+    /// Sends whose `ack` was lost with the connection: the question is in the server's
+    /// view if it was stored (the placeholder goes), else the send failed and can be
+    /// retried — never left waiting forever, never shown twice.
+    fn settle_unacknowledged(&mut self) {
+        let unacknowledged: Vec<(String, String)> = self
+            .pending
+            .iter()
+            .filter(|(_, id)| id.starts_with(PENDING_PREFIX))
+            .map(|(command, id)| (command.clone(), id.clone()))
+            .collect();
+        for (command, placeholder) in unacknowledged {
+            let Some(waiting) = self.entries.get(&placeholder).map(|e| e.message.clone()) else {
+                continue;
+            };
+            let stored = self.entries.values().any(|entry| {
+                let m = &entry.message;
+                !m.id.starts_with(PENDING_PREFIX)
+                    && m.role == MessageRole::User
+                    && m.content == waiting.content
+                    && m.parent_id == waiting.parent_id
+            });
+            self.pending.remove(&command);
+            if stored {
+                self.entries.remove(&placeholder);
+            } else if let Some(entry) = self.entries.get_mut(&placeholder) {
+                entry.send_failed = Some("the connection dropped before the server had it".into());
+            }
+        }
     }
 
     /// The children of `parent`; at the top (`None`), also the messages whose parent
@@ -483,6 +514,31 @@ mod tests {
             c.take_failed("pending-c2"),
             Some(("again".into(), Some("m1".into())))
         );
+    }
+
+    #[test]
+    fn sends_cut_off_by_a_reconnect_are_either_found_or_offered_again() {
+        let mut c = Conversation::default();
+        c.add_pending("c1", "stored", None, "u");
+        c.add_pending("c2", "lost", None, "u");
+        let mut stored = message("m1", None, MessageRole::User, "1");
+        stored.content = "stored".into();
+        c.refresh(vec![ChatMessage {
+            message: stored,
+            html: String::new(),
+        }]);
+        let shown: Vec<(String, Option<String>)> = c
+            .entries
+            .values()
+            .map(|e| (e.message.content.clone(), e.send_failed.clone()))
+            .collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(shown.contains(&("stored".into(), None)));
+        assert!(shown.contains(&(
+            "lost".into(),
+            Some("the connection dropped before the server had it".into())
+        )));
+        assert!(c.pending.is_empty());
     }
 
     #[test]

@@ -158,6 +158,15 @@ test("archive and un-archive a thread; the chat page has no WCAG A/AA violations
     const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
     expect(results.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
   };
+  // A neighbour in the list, below "Archiving" once that has a message.
+  await page.getByRole("link", { name: "Chat", exact: true }).click();
+  await hydrated(page);
+  await page.getByLabel("Title (optional)").fill("Neighbour");
+  await page.getByRole("button", { name: "Start a thread" }).click();
+  await expect(page.getByRole("heading", { name: "Neighbour", level: 1 })).toBeVisible();
+  await page.goto(url);
+  await hydrated(page);
+  await expect(page.locator(".connection")).toHaveAttribute("data-connected", "true");
   await ask(page, "Hello there");
   await expect(page.locator(".message-assistant").last()).toHaveAttribute("data-status", "complete");
   await a11y();
@@ -168,6 +177,8 @@ test("archive and un-archive a thread; the chat page has no WCAG A/AA violations
   await thread.getByText("Manage").click();
   await thread.getByRole("button", { name: "Archive" }).click();
   await expect(page.locator(".thread", { hasText: "Archiving" })).toHaveCount(0);
+  // The open panel went with its thread; the neighbour that moved up is closed.
+  await expect(page.locator(".thread", { hasText: "Neighbour" }).locator("details")).not.toHaveAttribute("open");
   await page.getByRole("link", { name: "Archived" }).click();
   const archived = page.locator(".thread", { hasText: "Archiving" });
   await expect(archived).toBeVisible();

@@ -122,11 +122,15 @@ fn ThreadList(
     }
     view! {
         <ul class="threads" aria-label=if archived { "Archived threads" } else { "Threads" }>
-            {page
-                .items
-                .into_iter()
-                .map(|thread| view! { <ThreadItem thread rename archive delete/> })
-                .collect_view()}
+            // Keyed, so a thread's open "Manage" panel stays with that thread when the
+            // list changes around it (positionally, the next thread inherited it).
+            <For
+                each=move || page.items.clone()
+                key=|thread| (thread.id.clone(), thread.title.clone(), thread.message_count)
+                let:thread
+            >
+                <ThreadItem thread rename archive delete/>
+            </For>
         </ul>
         {more}
     }
