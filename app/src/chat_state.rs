@@ -56,14 +56,16 @@ pub struct Step {
 const PENDING_PREFIX: &str = "pending-";
 
 impl Step {
-    /// Changes whenever what the step shows changes (the list re-renders it then).
+    /// Changes whenever what the step shows changes (the list re-renders it then) —
+    /// but not with each chunk of a streaming reply, whose text is read reactively:
+    /// re-rendering it 20 times a second took its Stop button away from under the
+    /// pointer and the keyboard focus.
     pub fn key(&self) -> String {
         let message = &self.entry.message;
         format!(
-            "{}|{}|{}|{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}|{}|{}|{}",
             message.id,
             message.status.as_str(),
-            message.content.len(),
             self.entry.html.is_some(),
             message.edited_at.as_deref().unwrap_or_default(),
             self.entry.send_failed.is_some(),
@@ -199,6 +201,23 @@ impl Conversation {
 
     pub fn is_replying(&self) -> bool {
         !self.streaming().is_empty()
+    }
+
+    /// The text of message `id` as it is now (a streaming reply's grows).
+    pub fn content(&self, id: &str) -> String {
+        self.entries
+            .get(id)
+            .map(|entry| entry.message.content.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether a reply to message `id` is being generated (the question is then
+    /// neither edited nor deleted).
+    pub fn is_answering(&self, id: &str) -> bool {
+        self.entries.values().any(|entry| {
+            entry.message.parent_id.as_deref() == Some(id)
+                && entry.message.status == MessageStatus::Streaming
+        })
     }
 
     /// Shows a question at once, before the server has it.
@@ -457,12 +476,17 @@ mod tests {
     #[test]
     fn chunks_append_in_order_once_and_the_end_is_announced() {
         let mut c = Conversation::default();
-        let mut reply = message("r", None, MessageRole::Assistant, "1");
+        c.apply(ServerFrame::MessageCreated {
+            message: message("q", None, MessageRole::User, "0"),
+        });
+        let mut reply = message("r", Some("q"), MessageRole::Assistant, "1");
         reply.status = MessageStatus::Streaming;
         reply.content.clear();
         c.apply(ServerFrame::MessageCreated {
             message: reply.clone(),
         });
+        let key = c.path()[1].key();
+        assert!(c.is_answering("q") && !c.is_answering("r"));
         for (seq, delta) in [(0, "Hel"), (1, "lo"), (1, "lo"), (3, "?")] {
             c.apply(ServerFrame::StreamChunk {
                 message_id: "r".into(),
@@ -471,14 +495,20 @@ mod tests {
                 is_final: false,
             });
         }
-        assert_eq!(c.path()[0].entry.message.content, "Hello");
+        assert_eq!(c.content("r"), "Hello");
+        assert_eq!(c.path()[1].key(), key, "chunks do not re-render the reply");
         assert_eq!(c.streaming(), [("r".to_owned(), Some(1))]);
         reply.status = MessageStatus::Complete;
         reply.content = "Hello".into();
         let out = c.apply(ServerFrame::MessageUpdated { message: reply });
         assert!(out.contains(&Outcome::Announce("The assistant has replied.".into())));
         assert!(out.contains(&Outcome::Render("r".into())));
-        assert!(!c.is_replying());
+        assert!(!c.is_replying() && !c.is_answering("q"));
+        assert_ne!(
+            c.path()[1].key(),
+            key,
+            "the finished reply is rendered anew"
+        );
     }
 
     #[test]

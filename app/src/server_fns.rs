@@ -109,10 +109,15 @@ mod ssr {
 
     /// A message with its Markdown rendered to sanitised HTML.
     pub fn rendered(message: kiln_types::Message) -> kiln_types::ChatMessage {
-        kiln_types::ChatMessage {
-            html: kiln_core::markdown::render_markdown(&message.content),
-            message,
-        }
+        let html = match message.role {
+            kiln_types::MessageRole::User => {
+                kiln_core::markdown::render_typed_markdown(&message.content)
+            }
+            kiln_types::MessageRole::Assistant => {
+                kiln_core::markdown::render_markdown(&message.content)
+            }
+        };
+        kiln_types::ChatMessage { html, message }
     }
 
     /// The caller, if logged in (for the routes anonymous visitors may call too).

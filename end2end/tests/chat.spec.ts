@@ -82,10 +82,18 @@ test("stop a reply, then regenerate it as a second version", async ({ page }) =>
   await ask(page, "Answer slowly please");
   const reply = page.locator(".message-assistant").last();
   await expect(reply.locator(".plain")).toContainText("word3");
-  // Send waits for the reply, and says so.
+  await expect(page).toHaveTitle("Stopping · Kiln");
+  // Send waits for the reply, and says so; the question being answered stays as it is.
   await expect(page.locator("#composer-help")).toHaveText(/The assistant is replying/);
   await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
-  await reply.getByRole("button", { name: "Stop" }).click();
+  await expect(page.locator(".message-user").last().getByRole("button", { name: "Edit" })).toBeDisabled();
+  // Stop stays put while the text streams: keyboard focus survives several chunks,
+  // and a click held as long as a person's lands.
+  const stop = reply.getByRole("button", { name: "Stop" });
+  await stop.focus();
+  await expect(reply.locator(".plain")).toContainText("word8");
+  await expect(stop).toBeFocused();
+  await stop.click({ delay: 150 });
   await expect(reply).toHaveAttribute("data-status", "stopped");
   await expect(reply.locator(".stopped")).toHaveText("stopped");
   await expect(page.locator("#composer-help")).toHaveText(/Enter sends/);
@@ -185,7 +193,8 @@ test("archive and un-archive a thread; the chat page has no WCAG A/AA violations
   await page.goto(url);
   await hydrated(page);
   await expect(page.getByLabel("Ask about this project's code")).toBeDisabled();
-  await expect(page.getByText("This thread is archived")).toBeVisible();
+  await expect(page.locator("#composer-help")).toHaveText(/This thread is archived/);
+  await expect(page.locator(".archived-note").getByRole("button", { name: "Un-archive" })).toBeVisible();
   await page.goBack();
   await hydrated(page);
   await archived.getByText("Manage").click();
@@ -198,6 +207,8 @@ test("the first question names a new thread; deleting it tells another open tab"
   const url = await threadWithCode(page, "");
   await ask(page, "How are uploads retried?\nMore detail below.");
   await expect(page.getByRole("heading", { name: "How are uploads retried?", level: 1 })).toBeVisible();
+  // The lines as typed, not joined into one.
+  await expect(page.locator(".message-user").last().locator(".markdown br")).toHaveCount(1);
   await expect(page.locator(".message-assistant").last()).toHaveAttribute("data-status", "complete");
   const other = await context.newPage();
   await other.goto(url);

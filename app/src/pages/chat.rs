@@ -2,6 +2,7 @@
 
 use kiln_types::{Page, THREAD_TITLE_MAX_CHARS, Thread};
 use leptos::{form::ActionForm, prelude::*};
+use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::{
@@ -69,6 +70,7 @@ pub fn ChatPage() -> impl IntoView {
             </a>
             " / Chat"
         </nav>
+        <Title text="Chat · Kiln"/>
         <h1>"Chat"</h1>
         <section class="card" aria-labelledby="new-thread">
             <h2 id="new-thread">"New thread"</h2>
@@ -116,7 +118,7 @@ fn ThreadList(
         let text = if archived {
             "No archived threads."
         } else {
-            "No threads yet. Start one above and ask about your code."
+            "No active threads. Start one above and ask about your code (archived ones are under Archived)."
         };
         return view! { <p class="empty">{text}</p> }.into_any();
     }

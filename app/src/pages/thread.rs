@@ -5,6 +5,7 @@
 
 use kiln_types::{ApiError, Citation, MessageRole, MessageStatus, Snippet, Thread, ThreadView};
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::{
@@ -76,12 +77,10 @@ impl Chat {
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = command;
-        self.errors.update(|errors| {
-            errors.push(ApiError::new(
-                kiln_types::ErrorKind::ServiceUnavailable,
-                "Not connected: reconnect and try again.",
-            ))
-        });
+        self.fail(ApiError::new(
+            kiln_types::ErrorKind::ServiceUnavailable,
+            "Not connected: reconnect and try again.",
+        ));
         None
     }
 
@@ -104,6 +103,20 @@ impl Chat {
         true
     }
 
+    /// Shows `error` (once: a refusal repeated is not shown twice).
+    fn fail(&self, error: ApiError) {
+        self.errors.update(|errors| {
+            if !errors.contains(&error) {
+                errors.push(error);
+            }
+        });
+    }
+
+    /// Changes are refused: the thread is archived or gone.
+    fn read_only(&self) -> bool {
+        self.deleted.get() || self.thread.with(|t| t.archived_at.is_some())
+    }
+
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn apply(&self, outcomes: Vec<Outcome>) {
         for outcome in outcomes {
@@ -119,7 +132,7 @@ impl Chat {
                 }
                 Outcome::Status(text) => self.status.set(text),
                 Outcome::Announce(text) => self.announcement.set(text),
-                Outcome::Failed(error) => self.errors.update(|errors| errors.push(error)),
+                Outcome::Failed(error) => self.fail(error),
                 Outcome::Thread(thread) => self.thread.set(thread),
             }
         }
@@ -235,7 +248,7 @@ fn ThreadScreen(start: ThreadView, user_id: String) -> impl IntoView {
                     older.set(page.older_cursor);
                     chat.conversation.update(|c| c.merge_older(page.messages));
                 }
-                Err(error) => chat.errors.update(|errors| errors.push(error)),
+                Err(error) => chat.fail(error),
             }
         });
     };
@@ -246,11 +259,36 @@ fn ThreadScreen(start: ThreadView, user_id: String) -> impl IntoView {
         format!("/projects/{project_id}/chat"),
     );
     let archived = move || chat.thread.with(|t| t.archived_at.is_some());
+    let unarchive = move |_| {
+        let thread_id = chat.thread.with_untracked(|t| t.id.clone());
+        leptos::task::spawn_local(async move {
+            match crate::server_fns::archive_thread(thread_id, false).await {
+                Ok(thread) => chat.thread.set(thread),
+                Err(error) => chat.fail(error),
+            }
+        });
+    };
+    // The tab's title follows a rename. Not a reactive `Title`: leptos_meta keeps its
+    // closure after the page has gone and ran it on the disposed thread (a panic on
+    // the next page).
+    #[cfg(feature = "hydrate")]
+    Effect::new(move || {
+        let text = format!("{} · Kiln", title());
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            document.set_title(&text);
+        }
+    });
     view! {
+        <Title text=format!("{} · Kiln", chat.thread.with_untracked(|t| t.title.clone()))/>
         <nav class="crumbs" aria-label="Breadcrumb">
             <a href=project_href>{project_name}</a>" / "<a href=chat_href>"Chat"</a>" / "{title}
         </nav>
         <h1>{title}</h1>
+        <Show when=move || archived() && !chat.deleted.get()>
+            <p class="archived-note">"This thread is archived and read-only. "
+                <button type="button" on:click=unarchive>"Un-archive"</button>
+            </p>
+        </Show>
         <p class="connection" data-connected=move || chat.connected.get().to_string()>
             <span role="status">{move || connection_text.get()}</span>
             <Show when=move || !chat.connected.get() && !chat.deleted.get()>
@@ -311,7 +349,13 @@ fn MessageView(step: Step, chat: Chat) -> impl IntoView {
         (Some(html), false) => {
             view! { <div class="markdown" inner_html=html.clone()></div> }.into_any()
         }
-        _ => view! { <div class="plain">{message.content.clone()}</div> }.into_any(),
+        (_, true) => {
+            // The text grows in place; the rest of the message stays as it is.
+            let id = id.clone();
+            view! { <div class="plain">{move || chat.conversation.with(|c| c.content(&id))}</div> }
+                .into_any()
+        }
+        (None, false) => view! { <div class="plain">{message.content.clone()}</div> }.into_any(),
     };
     let failure = message
         .error
@@ -345,7 +389,20 @@ fn MessageView(step: Step, chat: Chat) -> impl IntoView {
                 {message.model.clone().filter(|_| message.role == MessageRole::Assistant).map(|m| view! { <span class="model">{m}</span> })}
                 " "<When at=message.created_at.clone()/>
                 {switcher}
-                {streaming.then(|| view! { <span class="replying">"replying…"</span> })}
+                // Stop sits above the text, which grows below it: a button under
+                // streaming text moves away between a person's press and release.
+                {streaming.then(|| {
+                    let id = id.clone();
+                    view! {
+                        <span class="replying">"replying…"</span>" "
+                        <button type="button" on:click=move |_| {
+                            chat.send(|command_id| kiln_types::ClientCommand::StopGeneration {
+                                command_id,
+                                message_id: id.clone(),
+                            });
+                        }>"Stop"</button>
+                    }
+                })}
                 {(message.status == MessageStatus::Stopped).then(|| view! {
                     <span class="stopped">"stopped"</span>
                 })}
@@ -370,15 +427,6 @@ fn message_actions(chat: Chat, message: &kiln_types::Message, mine: bool) -> Any
     let edit_box = NodeRef::<leptos::html::Textarea>::new();
     let draft = RwSignal::new(message.content.clone());
     let parent = message.parent_id.clone();
-    let stop = {
-        let id = id.clone();
-        move |_| {
-            chat.send(|command_id| kiln_types::ClientCommand::StopGeneration {
-                command_id,
-                message_id: id.clone(),
-            });
-        }
-    };
     let regenerate = {
         let id = id.clone();
         move |_| {
@@ -429,15 +477,20 @@ fn message_actions(chat: Chat, message: &kiln_types::Message, mine: bool) -> Any
             }
         }
     };
-    let read_only = move || chat.thread.with(|t| t.archived_at.is_some());
+    let read_only = move || chat.read_only();
+    let answering = {
+        let id = id.clone();
+        move || chat.conversation.with(|c| c.is_answering(&id))
+    };
+    // A question being answered stays as it is until its reply ends.
+    let unchangeable = Signal::derive(move || read_only() || answering());
     view! {
         <div class="message-actions">
-            {(is_reply && streaming).then(|| view! { <button type="button" on:click=stop>"Stop"</button> })}
             {(is_reply && !streaming).then(|| view! {
                 <button type="button" on:click=regenerate disabled=read_only>"Regenerate"</button>
             })}
             {mine.then(|| view! {
-                <button type="button" on:click=move |_| {
+                <button type="button" disabled=unchangeable on:click=move |_| {
                     editing.set(true);
                     // Into the box once it is there, so the keyboard follows.
                     request_animation_frame(move || {
@@ -445,8 +498,8 @@ fn message_actions(chat: Chat, message: &kiln_types::Message, mine: bool) -> Any
                             let _ = edit_box.focus();
                         }
                     });
-                } disabled=read_only>"Edit"</button>
-                <button type="button" on:click=delete disabled=read_only>"Delete"</button>
+                }>"Edit"</button>
+                <button type="button" on:click=delete disabled=unchangeable>"Delete"</button>
                 <Show when=move || editing.get()>
                     <div class="edit">
                         <label>"Edit your message"
@@ -562,6 +615,15 @@ fn Composer(chat: Chat, archived: Signal<bool>) -> impl IntoView {
     let input = NodeRef::<leptos::html::Textarea>::new();
     let replying = move || chat.conversation.with(Conversation::is_replying);
     // Why Send is unavailable, in words (shown under the box); `None`: it is not.
+    // Ready to type on arrival (the browser then scrolls to the newest messages,
+    // which the composer follows).
+    Effect::new(move || {
+        if let Some(input) = input.get()
+            && !archived.get_untracked()
+        {
+            let _ = input.focus();
+        }
+    });
     let blocked = move || {
         if chat.deleted.get() {
             Some("This thread was deleted.")

@@ -168,7 +168,10 @@ pub async fn thread_accessible(
     let row = chat_store::thread_owner(db, thread_id)
         .await?
         .ok_or_else(|| {
-            ServiceError::not_found("thread", format!("no thread with id {thread_id:?}"))
+            ServiceError::not_found(
+                "thread",
+                format!("no thread with id {thread_id:?} (it may have been deleted)"),
+            )
         })?;
     thread_scope(principal, row)
 }

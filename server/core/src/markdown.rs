@@ -13,13 +13,24 @@ use pulldown_cmark::{CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd,
 /// Fenced code blocks are highlighted with the file viewer's highlighter (the same
 /// `tok-*` classes), their language read from the fence (` ```rust `, ` ```py `).
 pub fn render_markdown(markdown: &str) -> String {
+    render(markdown, false)
+}
+
+/// [`render_markdown`] for what a person typed: each line break they made stays one
+/// (Markdown would join the lines of a paragraph).
+pub fn render_typed_markdown(markdown: &str) -> String {
+    render(markdown, true)
+}
+
+fn render(markdown: &str, keep_line_breaks: bool) -> String {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(
-        &mut unsafe_html,
-        highlighted(Parser::new_ext(markdown, options)),
-    );
+    let events = Parser::new_ext(markdown, options).map(|event| match event {
+        Event::SoftBreak if keep_line_breaks => Event::HardBreak,
+        other => other,
+    });
+    html::push_html(&mut unsafe_html, highlighted(events));
     sanitize_html(&unsafe_html)
 }
 
@@ -184,6 +195,14 @@ mod tests {
             text.push_str(outside.unwrap_or_default());
         }
         text
+    }
+
+    #[test]
+    fn typed_line_breaks_stay_in_what_a_person_wrote() {
+        assert_eq!(render_markdown("one\ntwo"), "<p>one\ntwo</p>\n");
+        assert_eq!(render_typed_markdown("one\ntwo"), "<p>one<br>\ntwo</p>\n");
+        let code = render_typed_markdown("```\na\nb\n```");
+        assert!(!code.contains("<br>"), "code keeps its own lines: {code}");
     }
 
     #[test]

@@ -196,11 +196,16 @@ impl ProjectService {
     pub async fn delete(&self, scope: &ProjectScope) -> Result<(), ServiceError> {
         let (principal, id) = (scope.principal(), scope.id().as_str());
         let current = self.row(scope).await?;
+        let threads = crate::store::chat::thread_ids(&self.db, &current.id).await?;
         if !store::delete(&self.db, &current.id).await? {
             // Someone else deleted it a moment ago; their event covers it.
             return Err(not_found(id));
         }
         tracing::info!(project = %current.id, "project deleted");
+        // Its threads went with it: their sockets hear so and close.
+        for thread in threads {
+            crate::chat::announce_deleted(self.events.hub(), &thread);
+        }
         self.events
             .publish(DomainEvent::ProjectDeleted {
                 project: current.reference(),

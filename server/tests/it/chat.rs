@@ -627,6 +627,24 @@ async fn deleting_a_thread_tells_its_sockets_and_closes_them() {
         let close = closed(socket).await;
         assert_eq!(u16::from(close.code), 4404, "{close:?}");
     }
+
+    // A project's deletion takes its threads, and tells their sockets so.
+    let other = crate::chat::thread(&app, &alice, &project).await;
+    let mut socket = open(addr, &other, &alice).await;
+    let gone = call(
+        &app,
+        &alice,
+        "DELETE",
+        &format!("/api/projects/{project}"),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
+    assert_eq!(
+        next_frame(&mut socket).await,
+        json!({"type": "thread_deleted", "thread_id": other})
+    );
+    assert_eq!(u16::from(closed(&mut socket).await.code), 4404);
 }
 
 /// A reply of `pieces` streamed 20 ms apart into a new thread of Alice's, watched by

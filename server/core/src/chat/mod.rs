@@ -215,12 +215,7 @@ impl ChatService {
         let thread = self.thread(scope).await?;
         self.runs.stop_thread(scope.id().as_str()).await;
         store::delete_thread(&self.db, scope.id().as_str()).await?;
-        self.publish(
-            &thread.id,
-            &ServerFrame::ThreadDeleted {
-                thread_id: thread.id.clone(),
-            },
-        );
+        announce_deleted(self.events.hub(), &thread.id);
         self.events
             .publish(DomainEvent::ThreadDeleted {
                 project: scope.project().reference(),
@@ -505,10 +500,25 @@ impl ChatService {
     }
 }
 
+/// Tells a deleted thread's sockets (`thread_deleted`; they close).
+pub(crate) fn announce_deleted(hub: &crate::hub::EventHub, thread_id: &str) {
+    let frame = ServerFrame::ThreadDeleted {
+        thread_id: thread_id.to_owned(),
+    };
+    hub.publish(
+        frame.kind(),
+        vec![Topic::Thread(thread_id.to_owned())],
+        &frame,
+    );
+}
+
 fn thread_gone(scope: &ThreadScope) -> ServiceError {
     ServiceError::not_found(
         "thread",
-        format!("no thread with id {:?}", scope.id().as_str()),
+        format!(
+            "no thread with id {:?} (it may have been deleted)",
+            scope.id().as_str()
+        ),
     )
 }
 

@@ -207,6 +207,16 @@ pub(crate) async fn create_thread(
     created.ok_or_else(|| DbError::Thrown(codes::NOT_FOUND.into()))
 }
 
+/// The ids of a project's threads (archived ones too).
+pub(crate) async fn thread_ids(db: &Db, project_id: &str) -> Result<Vec<String>, DbError> {
+    let mut response = db
+        .query("SELECT VALUE record::id(id) FROM thread WHERE project = type::record('project', $project)")
+        .bind(("project", project_id.to_owned()))
+        .await?
+        .check()?;
+    Ok(response.take(0)?)
+}
+
 pub(crate) async fn get_thread(db: &Db, id: &str) -> Result<Option<ThreadRow>, DbError> {
     let mut response = db
         .query(format!(

@@ -140,6 +140,18 @@ async fn read(
             }
         };
         missed_pongs.store(0, Ordering::Relaxed);
+        // Each frame is a request of its own: its errors carry the id its log lines are
+        // under, as a REST error does.
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let error_frame = |command_id, error: ApiError| {
+            error_frame(
+                command_id,
+                ApiError {
+                    request_id: Some(request_id.clone()),
+                    ..error
+                },
+            )
+        };
         let text = match message {
             Message::Text(text) => text,
             Message::Binary(_) => {
@@ -164,18 +176,6 @@ async fn read(
             return;
         }
         let (command_id, command) = parse(text.as_str());
-        // Each command is a request of its own: its errors carry the id its log lines
-        // are under, as a REST error does.
-        let request_id = uuid::Uuid::new_v4().to_string();
-        let error_frame = |command_id, error: ApiError| {
-            error_frame(
-                command_id,
-                ApiError {
-                    request_id: Some(request_id.clone()),
-                    ..error
-                },
-            )
-        };
         if !budget.allow() {
             send(error_frame(
                 command_id,
