@@ -614,7 +614,6 @@ fn Composer(chat: Chat, archived: Signal<bool>) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let input = NodeRef::<leptos::html::Textarea>::new();
     let replying = move || chat.conversation.with(Conversation::is_replying);
-    // Why Send is unavailable, in words (shown under the box); `None`: it is not.
     // Ready to type on arrival (the browser then scrolls to the newest messages,
     // which the composer follows).
     Effect::new(move || {
@@ -624,6 +623,7 @@ fn Composer(chat: Chat, archived: Signal<bool>) -> impl IntoView {
             let _ = input.focus();
         }
     });
+    // Why Send is unavailable, in words (shown under the box); `None`: it is not.
     let blocked = move || {
         if chat.deleted.get() {
             Some("This thread was deleted.")

@@ -82,7 +82,7 @@ impl ProjectScope {
     pub fn require_writable(&self) -> Result<(), ServiceError> {
         if self.status == ProjectStatus::Archived {
             return Err(Conflict::Archived(
-                "the project is archived: restore it to change its files".into(),
+                "the project is archived: restore it to change anything in it".into(),
             )
             .into());
         }
