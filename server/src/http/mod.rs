@@ -18,7 +18,7 @@ mod snippets;
 mod strict;
 mod ws;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::{
     Router,
@@ -32,7 +32,7 @@ use kiln_app::{App, shell};
 use kiln_core::{Services, auth::cookies::CookiePolicy};
 use kiln_types::{ApiError, ErrorKind};
 use leptos::prelude::{LeptosOptions, provide_context};
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -214,7 +214,7 @@ pub fn route_table() -> RouteTable {
     for (path, method) in leptos::server_fn::axum::server_fn_paths() {
         table.insert(method, path, server_fn_policy(path));
     }
-    for route in generate_route_list(App) {
+    for route in page_routes() {
         let path = axum_template(route.path());
         let policy = if kiln_app::PUBLIC_PAGES.contains(&path.as_str()) {
             RoutePolicy::PUBLIC
@@ -284,8 +284,19 @@ fn axum_template(path: &str) -> String {
         .join("/")
 }
 
+/// The app's pages, walked once per process.
+///
+/// Walking the app sets leptos' "do not load resources" switch, which is one flag for
+/// the whole process (`leptos::server::SuppressResourceLoad`, leptos_server 0.8): a
+/// page rendered on another thread meanwhile never loaded its data and never answered.
+/// Routers built later (each test app builds one) reuse the list instead.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let context = {
         let services = state.services.clone();
         let cookies = state.cookie_policy();

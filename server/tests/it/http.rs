@@ -416,3 +416,42 @@ async fn the_built_in_fallback_finds_exactly_what_the_plugin_finds() {
         "the plugin answered every call"
     );
 }
+
+/// Pages keep answering while another router is being built. Building one walks the
+/// app's pages with leptos' resource loading switched off, and that switch is one flag
+/// per process: a page rendered meanwhile waited forever for its data (a test app is
+/// built per test, so the suite hung about one run in six).
+#[tokio::test]
+async fn pages_answer_while_another_router_is_built() {
+    let app = TestApp::new().await;
+    let ada = app.register("ada@example.org").await;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let builder = tokio::task::spawn_blocking({
+        let done = done.clone();
+        move || {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::hint::black_box(kiln_server::http::route_table());
+            }
+        }
+    });
+    let mut answered = 0;
+    for _ in 0..100 {
+        let page = Request::get("/account")
+            .header(header::ACCEPT, "text/html")
+            .body(Body::empty())
+            .unwrap();
+        // A hang detector, not a speed target: a page answers in milliseconds.
+        match tokio::time::timeout(Duration::from_secs(60), app.send(bearer(page, &ada))).await {
+            Ok(reply)
+                if reply.status == StatusCode::OK && reply.text.contains("ada@example.org") =>
+            {
+                answered += 1
+            }
+            _ => break,
+        }
+    }
+    // Stopped before asserting: the runtime waits for its blocking tasks.
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    builder.await.unwrap();
+    assert_eq!(answered, 100, "a page did not answer");
+}
